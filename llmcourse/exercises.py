@@ -32,6 +32,7 @@ from llmcourse.notebooks import (
 
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 SOLUTION_NOTE = "<!-- solution -->"
+NBVAL_MARKER = "# NBVAL_"
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 MESSAGE_WIDTH = 70
 
@@ -42,14 +43,15 @@ def build_exercise(
     """The exercise version of a solution notebook (``solution_nb`` is not modified).
 
     Solution regions become ``# TODO`` + ``raise NotImplementedError``, solution-only
-    markdown cells go, outputs and widget state are cleared, and the Colab badge and
-    install cell point at ``exercise_relpath``.
+    markdown cells and ``# NBVAL_…`` marker lines go, outputs and widget state are cleared,
+    and the Colab badge and install cell point at ``exercise_relpath``.
     """
     name = PurePosixPath(exercise_relpath).name
     nb = copy.deepcopy(solution_nb)
     for index, cell in enumerate(nb.cells):  # indices as in the solution, for error messages
         if cell.cell_type == "code":
-            cell.source = _strip_solutions(cell.source, f"solution notebook {name}, cell {index}")
+            source = _strip_solutions(cell.source, f"solution notebook {name}, cell {index}")
+            cell.source = _drop_nbval_markers(source)
             cell.outputs, cell.execution_count = [], None
     nb.cells = [c for c in nb.cells if not _is_solution_note(c)]
     nb.metadata.pop("widgets", None)
@@ -60,6 +62,14 @@ def build_exercise(
 
 def _is_solution_note(cell: nbformat.NotebookNode) -> bool:
     return cell.cell_type == "markdown" and cell.source.lstrip().startswith(SOLUTION_NOTE)
+
+
+def _drop_nbval_markers(source: str) -> str:
+    """Remove ``# NBVAL_…`` lines: an exercise has no outputs to compare, and learners
+    need not wonder what the marker means."""
+    return "\n".join(
+        line for line in source.split("\n") if not line.strip().startswith(NBVAL_MARKER)
+    )
 
 
 def _strip_solutions(source: str, where: str) -> str:

@@ -132,6 +132,13 @@ def test_build_exercise_drops_notes_clears_outputs_and_repoints_the_badge():
     assert solution == original  # the solution itself is left as it was
 
 
+def test_build_exercise_drops_nbval_markers_that_mean_nothing_without_outputs():
+    solution = solution_notebook()
+    solution.cells[2].source = "# NBVAL_CHECK_OUTPUT\ncheck(add)"
+    exercise = build_exercise(solution, "exercises/03_rnn.ipynb", REPO, "main")
+    assert exercise.cells[2].source == "check(add)"
+
+
 def test_build_exercise_refuses_a_solution_at_top_level():
     nb = new_notebook(cells=[new_markdown_cell("# T"), new_markdown_cell("<!-- solution -->"),
                              new_code_cell("x = 1"),

@@ -37,6 +37,9 @@ def test_readme_links_point_at_the_repository_in_pyproject():
     repo = pyproject["project"]["urls"]["Repository"].removeprefix("https://github.com/")
     for owner_repo in re.findall(r"github(?:\.com)?/([\w.-]+/[\w.-]+)", README):
         assert owner_repo == repo, f"README names {owner_repo}, pyproject says {repo}"
+    ref = pyproject["tool"]["llmcourse"]["colab-ref"]
+    for colab_ref in re.findall(r"colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/([\w.-]+)/", README):
+        assert colab_ref == ref, f"a README badge opens {colab_ref}, pyproject's colab-ref is {ref}"
 
 
 def test_every_chapter_in_the_repository_is_in_the_readme_table():

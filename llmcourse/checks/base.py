@@ -58,11 +58,11 @@ def checker(name: str) -> Callable[[Callable[..., str]], Callable[..., bool]]:
         def run(*args: Any, **kwargs: Any) -> bool:
             try:
                 message = body(*args, **kwargs)
-            except NotAttempted:
+            except NotAttempted as todo:
                 return report(
                     name,
                     NOT_ATTEMPTED,
-                    "not attempted yet — replace the `raise NotImplementedError` in the cell above.",
+                    f"not attempted yet — replace the `raise NotImplementedError` in `{todo}`.",
                 )
             except CheckFailed as failure:
                 return report(name, FAILED, str(failure))
@@ -93,7 +93,7 @@ def call(fn: Any, *args: Any, likely_cause: str | None = None, **kwargs: Any) ->
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
-        raise NotAttempted from None
+        raise NotAttempted(getattr(fn, "__name__", "your function")) from None
     except Exception as error:
         cause = f"\nLikely cause: {likely_cause}" if likely_cause else ""
         raise CheckFailed(
