@@ -34,7 +34,9 @@ def time_notebook(path: Path) -> float:
 def time_suite() -> float:
     """Seconds for `python -m pytest` (the README's test command, once installed)."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q"], cwd=ROOT, check=True, capture_output=True
+    )
     return time.perf_counter() - start
 
 

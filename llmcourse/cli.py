@@ -1,10 +1,10 @@
 """The ``llmcourse`` command: environment doctor, exercise checks, and maintainer tools.
 
-    llmcourse doctor                       can this machine run the course?
-    llmcourse check NOTEBOOK               run an exercise notebook and print a score table
-    llmcourse build-exercises [--check]    write exercises/ from solutions/
-    llmcourse execute NOTEBOOK...          re-execute notebooks in place (maintainers)
-    llmcourse stamp-colab [--check]        write Colab badges and install cells (maintainers)
+llmcourse doctor                       can this machine run the course?
+llmcourse check NOTEBOOK               run an exercise notebook and print a score table
+llmcourse build-exercises [--check]    write exercises/ from solutions/
+llmcourse execute NOTEBOOK...          re-execute notebooks in place (maintainers)
+llmcourse stamp-colab [--check]        write Colab badges and install cells (maintainers)
 """
 
 from __future__ import annotations
@@ -74,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    doctor = commands.add_parser("doctor", help="report the environment and whether the course can run")
+    doctor = commands.add_parser(
+        "doctor", help="report the environment and whether the course can run"
+    )
     doctor.set_defaults(handler=_doctor)
 
     check = commands.add_parser("check", help="run an exercise notebook and print a score table")
@@ -83,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_check)
 
     build = commands.add_parser("build-exercises", help="write exercises/ from solutions/")
-    build.add_argument("--check", action="store_true", help="only report stale files; exit 1 if any")
+    build.add_argument(
+        "--check", action="store_true", help="only report stale files; exit 1 if any"
+    )
     build.add_argument("--solutions", default="solutions", help="folder of solution notebooks")
     build.add_argument("--exercises", default="exercises", help="folder to write exercises into")
     build.set_defaults(handler=_build_exercises)

@@ -22,7 +22,11 @@ def probe_torch() -> tuple[bool, str, str]:
 
         value = (torch.ones(2) * 2).sum().item()
     except Exception as error:  # any import or runtime failure is the finding
-        return False, f"torch failed: {error}", "pip install torch  (see the README's install notes)"
+        return (
+            False,
+            f"torch failed: {error}",
+            "pip install torch  (see the README's install notes)",
+        )
     build = "CUDA build" if torch.version.cuda else "CPU-only build"
     ok = value == 4.0
     return ok, f"torch {torch.__version__} ({build})", "reinstall torch"
@@ -49,12 +53,16 @@ def probe_kernel() -> tuple[bool, str, str]:
     except (ImportError, NoSuchKernel) as error:
         return False, f"no python3 Jupyter kernel ({error})", "pip install ipykernel jupyterlab"
     program = spec.argv[0]
-    if program in ("python", "python3", "{python}") or Path(program).resolve() == Path(sys.executable).resolve():
+    if (
+        program in ("python", "python3", "{python}")
+        or Path(program).resolve() == Path(sys.executable).resolve()
+    ):
         return True, f"python3 kernel uses {sys.executable}", ""
     return (
         False,
         f"the python3 kernel runs {program}, not {sys.executable}",
-        f"remove the stale kernel with `jupyter kernelspec remove python3` (it lives in {spec.resource_dir})",
+        "remove the stale kernel with `jupyter kernelspec remove python3` "
+        f"(it lives in {spec.resource_dir})",
     )
 
 
@@ -77,7 +85,11 @@ def probe_data_dir() -> tuple[bool, str, str]:
             pass
     except OSError as error:
         where = os.environ.get("LLMCOURSE_DATA_DIR", "the user cache folder")
-        return False, f"cannot write to {where}: {error}", "set LLMCOURSE_DATA_DIR to a writable folder"
+        return (
+            False,
+            f"cannot write to {where}: {error}",
+            "set LLMCOURSE_DATA_DIR to a writable folder",
+        )
     return True, f"data folder {folder} is writable", ""
 
 
@@ -104,5 +116,9 @@ def run_doctor() -> int:
             failures += 1
             print(f"   fix: {fix}")
     print()
-    print("The course can run here." if not failures else f"{failures} problem(s) to fix before the course can run.")
+    print(
+        "The course can run here."
+        if not failures
+        else f"{failures} problem(s) to fix before the course can run."
+    )
     return 0 if not failures else 1

@@ -81,11 +81,15 @@ def _strip_solutions(source: str, where: str) -> str:
         if marker == BEGIN:
             indent = line[: len(line) - len(line.lstrip())]
             if inside:
-                raise ValueError(f"{where}: `{BEGIN}` inside another solution region; "
-                                 f"close the first one with `{END}`")
+                raise ValueError(
+                    f"{where}: `{BEGIN}` inside another solution region; "
+                    f"close the first one with `{END}`"
+                )
             if not indent:
-                raise ValueError(f"{where}: `{BEGIN}` at top level; put solution code inside "
-                                 "a function so the unsolved notebook still runs")
+                raise ValueError(
+                    f"{where}: `{BEGIN}` at top level; put solution code inside "
+                    "a function so the unsolved notebook still runs"
+                )
             kept += [f"{indent}# TODO: your code here", f"{indent}raise NotImplementedError"]
             inside = True
         elif marker == END:
@@ -110,8 +114,9 @@ def build_exercises(solutions_dir: Path, exercises_dir: Path, check: bool = Fals
     repo_url, ref = repository_settings(root)
     exercises_dir = Path(exercises_dir)
     if not exercises_dir.resolve().is_relative_to(root):
-        raise ValueError(f"{exercises_dir} is outside the repository {root}; "
-                         "keep exercises/ next to solutions/")
+        raise ValueError(
+            f"{exercises_dir} is outside the repository {root}; keep exercises/ next to solutions/"
+        )
     solutions = sorted(Path(solutions_dir).glob(NOTEBOOK_GLOB))
     stale = []
     for solution in solutions:
@@ -167,8 +172,9 @@ def score_notebook(path: Path, timeout: int = 600) -> Score:
     stopped: list[str] = []
     try:
         try:
-            run_cells(nb, path.parent, timeout, allow_errors=True,
-                      env={**os.environ, REPORT_ENV: report})
+            run_cells(
+                nb, path.parent, timeout, allow_errors=True, env={**os.environ, REPORT_ENV: report}
+            )
         except CellError as error:  # a timeout or a dead kernel ends the run early
             stopped.append(str(error))
         rows = _read_report(Path(report))
@@ -200,16 +206,22 @@ def format_score_table(score: Score) -> str:
     lines = [f"{'exercise'.ljust(exercise_width)}  {'status'.ljust(status_width + 3)}  message"]
     for row in score.rows:
         icon = ICONS.get(row.status, "?")
-        lines.append(f"{row.exercise.ljust(exercise_width)}  {icon} "
-                     f"{row.status.ljust(status_width)}  {_first_line(row.message)}")
+        lines.append(
+            f"{row.exercise.ljust(exercise_width)}  {icon} "
+            f"{row.status.ljust(status_width)}  {_first_line(row.message)}"
+        )
     if not score.rows:
         lines.append("(no checks reported: does the notebook call its check functions?)")
     if score.errors:
         lines += ["", "cells that raised an error:"] + [f"  {error}" for error in score.errors]
-    counts = {status: sum(r.status == status for r in score.rows)
-              for status in (PASSED, NOT_ATTEMPTED, FAILED)}
-    summary = (f"{counts[PASSED]} of {len(score.rows)} passed · "
-               f"{counts[NOT_ATTEMPTED]} not attempted · {counts[FAILED]} failed")
+    counts = {
+        status: sum(r.status == status for r in score.rows)
+        for status in (PASSED, NOT_ATTEMPTED, FAILED)
+    }
+    summary = (
+        f"{counts[PASSED]} of {len(score.rows)} passed · "
+        f"{counts[NOT_ATTEMPTED]} not attempted · {counts[FAILED]} failed"
+    )
     lines += ["", summary]
     return "\n".join(lines)
 

@@ -91,8 +91,8 @@ def repository_settings(root: Path) -> tuple[str, str]:
     match = _GITHUB_URL.match(url)
     if not match or not ref:
         raise ValueError(
-            f"{pyproject} needs `[project.urls] Repository = \"https://github.com/OWNER/REPO\"` "
-            f"and `[tool.llmcourse] colab-ref = \"main\"` (found {url!r} and {ref!r})"
+            f'{pyproject} needs `[project.urls] Repository = "https://github.com/OWNER/REPO"` '
+            f'and `[tool.llmcourse] colab-ref = "main"` (found {url!r} and {ref!r})'
         )
     return f"https://github.com/{match[1]}/{match[2]}", ref
 
@@ -107,12 +107,14 @@ def colab_badge(repo_url: str, ref: str, relpath: str) -> str:
 def colab_install_block(repo_url: str, ref: str, extras: str = "") -> str:
     """The lines that install the course on Colab only; ``extras`` like ``"hf"``."""
     package = f"llmcourse[{extras}]" if extras else "llmcourse"
-    return "\n".join([
-        INSTALL_COMMENT,
-        "import sys",
-        'if "google.colab" in sys.modules:',
-        f'    %pip install -q "{package} @ git+{repo_url}@{ref}"',
-    ])
+    return "\n".join(
+        [
+            INSTALL_COMMENT,
+            "import sys",
+            'if "google.colab" in sys.modules:',
+            f'    %pip install -q "{package} @ git+{repo_url}@{ref}"',
+        ]
+    )
 
 
 def stamp_notebook(nb: nbformat.NotebookNode, relpath: str, repo_url: str, ref: str) -> bool:
@@ -275,7 +277,8 @@ def execute_in_place(path: Path, timeout: int = 1200) -> None:
         run_cells(nb, path.parent, timeout)
     except CellError as error:
         raise CellError(
-            error.index, f"{error.summary}\nThe file was left unchanged; fix that cell and rerun.",
+            error.index,
+            f"{error.summary}\nThe file was left unchanged; fix that cell and rerun.",
             notebook=path,
         ) from error
     clean_cell_metadata(nb)

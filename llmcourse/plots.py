@@ -30,15 +30,34 @@ def course_map(stages: list[tuple[str, str]] = COURSE_STAGES) -> Figure:
     for i, (stage, chapter) in enumerate(stages):
         x = i * (width + gap)
         box = FancyBboxPatch(
-            (x, 0), width, 0.8, boxstyle="round,pad=0.03,rounding_size=0.1",
-            facecolor=plt.cm.viridis(0.15 + 0.7 * i / len(stages)), edgecolor="none",
+            (x, 0),
+            width,
+            0.8,
+            boxstyle="round,pad=0.03,rounding_size=0.1",
+            facecolor=plt.cm.viridis(0.15 + 0.7 * i / len(stages)),
+            edgecolor="none",
         )
         ax.add_patch(box)
-        ax.text(x + width / 2, 0.48, stage, ha="center", va="center", color="white", fontsize=9, weight="bold")
-        ax.text(x + width / 2, 0.2, f"ch {chapter}", ha="center", va="center", color="white", fontsize=8)
+        ax.text(
+            x + width / 2,
+            0.48,
+            stage,
+            ha="center",
+            va="center",
+            color="white",
+            fontsize=9,
+            weight="bold",
+        )
+        ax.text(
+            x + width / 2, 0.2, f"ch {chapter}", ha="center", va="center", color="white", fontsize=8
+        )
         if i + 1 < len(stages):
-            ax.annotate("", xy=(x + width + gap - 0.04, 0.4), xytext=(x + width + 0.04, 0.4),
-                        arrowprops={"arrowstyle": "->", "color": "0.3"})
+            ax.annotate(
+                "",
+                xy=(x + width + gap - 0.04, 0.4),
+                xytext=(x + width + 0.04, 0.4),
+                arrowprops={"arrowstyle": "->", "color": "0.3"},
+            )
     ax.set_xlim(-0.1, len(stages) * (width + gap) - gap + 0.1)
     ax.set_ylim(-0.15, 0.95)
     ax.set_axis_off()

@@ -25,13 +25,17 @@ def parse_shape(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part) for part in body.split(",") if part.strip())
     except ValueError:
-        raise ValueError(f"{text!r} is not a shape; write sizes separated by commas, e.g. 2, 3, 4") from None
+        raise ValueError(
+            f"{text!r} is not a shape; write sizes separated by commas, e.g. 2, 3, 4"
+        ) from None
     if any(size < 0 for size in sizes):
         raise ValueError(f"{text!r} has a negative size; sizes are 0 or more")
     return sizes
 
 
-def explain_broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...] | None, list[str]]:
+def explain_broadcast(
+    a: tuple[int, ...], b: tuple[int, ...]
+) -> tuple[tuple[int, ...] | None, list[str]]:
     """Apply PyTorch's broadcasting rule to shapes ``a`` and ``b``, one dimension at a time.
 
     Shapes are aligned on the right; each pair of sizes must be equal or contain a 1.
@@ -45,7 +49,7 @@ def explain_broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int
     padded_b = (None,) * (n - len(b)) + b
     result: list[int] = []
     lines = []
-    for dim, (x, y) in enumerate(zip(padded_a, padded_b)):
+    for dim, (x, y) in enumerate(zip(padded_a, padded_b, strict=True)):
         where = f"dim {dim - n}: "
         if x is None or y is None:
             size = y if x is None else x
@@ -75,11 +79,14 @@ def _broadcast_report(a_text: str, b_text: str) -> str:
     except RuntimeError:
         torch_shape = None
     verdict = (
-        f"result shape <b>{shape}</b>" if shape is not None else "<b>these shapes do not broadcast</b>"
+        f"result shape <b>{shape}</b>"
+        if shape is not None
+        else "<b>these shapes do not broadcast</b>"
     )
     agree = "agrees" if torch_shape == shape else "DISAGREES"
     rows = "<br>".join(html.escape(line) for line in lines)
-    return f"<div class='broadcast-result'>{verdict}<br>{rows}<br><i>torch.broadcast_shapes {agree}</i></div>"
+    check = f"<i>torch.broadcast_shapes {agree}</i>"
+    return f"<div class='broadcast-result'>{verdict}<br>{rows}<br>{check}</div>"
 
 
 def broadcast_explorer(a: str = "2, 3, 4", b: str = "4") -> widgets.VBox:

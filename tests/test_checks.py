@@ -1,4 +1,5 @@
-"""llmcourse.checks: the ✅ / ⏳ / ❌ contract, and chapter 00's checkers on right and wrong answers."""
+"""llmcourse.checks: the ✅ / ⏳ / ❌ contract, and chapter 00's checkers on right and wrong
+answers."""
 
 import json
 
@@ -59,7 +60,10 @@ def test_results_are_appended_to_the_report_file(tmp_path, monkeypatch, capsys):
     ch00.square(todo)
     ch00.square(lambda x: x**2)
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    assert [(r["exercise"], r["status"]) for r in rows] == [("square", "not attempted"), ("square", "passed")]
+    assert [(r["exercise"], r["status"]) for r in rows] == [
+        ("square", "not attempted"),
+        ("square", "passed"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -68,7 +72,10 @@ def test_results_are_appended_to_the_report_file(tmp_path, monkeypatch, capsys):
         ([1.0, 2.0], "should be a torch.Tensor, got list"),
         (torch.zeros(3), "has shape (3,), expected (2, 2)"),
         (torch.zeros(2, 2, dtype=torch.float64), "has dtype torch.float64, expected torch.float32"),
-        (torch.tensor([[0.0, 0.0], [0.0, 0.5]]), "differs from the reference at [1, 1] (got 0.5, expected 0)"),
+        (
+            torch.tensor([[0.0, 0.0], [0.0, 0.5]]),
+            "differs from the reference at [1, 1] (got 0.5, expected 0)",
+        ),
     ],
 )
 def test_expect_tensor_names_the_first_difference(got, says):

@@ -59,7 +59,11 @@ def test_env_override_with_index(machine, monkeypatch):
 
 @pytest.mark.parametrize(
     ("value", "error", "says"),
-    [("tpu", ValueError, "one of cpu, cuda, mps"), ("cuda", RuntimeError, "no CUDA"), ("mps", RuntimeError, "not available")],
+    [
+        ("tpu", ValueError, "one of cpu, cuda, mps"),
+        ("cuda", RuntimeError, "no CUDA"),
+        ("mps", RuntimeError, "not available"),
+    ],
 )
 def test_bad_env_override_says_what_to_do(machine, monkeypatch, value, error, says):
     machine()

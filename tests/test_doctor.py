@@ -11,7 +11,10 @@ from llmcourse.cli import main
 
 def test_help_lists_every_command():
     result = subprocess.run(
-        [sys.executable, "-m", "llmcourse.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "llmcourse.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     for command in ("doctor", "check", "build-exercises", "execute", "stamp-colab"):
         assert command in result.stdout

@@ -13,7 +13,9 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name → PyPI name
-REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[[^\]]*\])?\s*([<>=!~]=?[^;]*)?\s*(?:;(.*))?$")
+REQUIREMENT = re.compile(
+    r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[[^\]]*\])?\s*([<>=!~]=?[^;]*)?\s*(?:;(.*))?$"
+)
 
 
 def parse(requirement: str) -> tuple[str, str, str]:

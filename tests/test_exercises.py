@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from fake_repo import REPO, write_pyproject
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from llmcourse.cli import main
@@ -34,15 +35,6 @@ from llmcourse.notebooks import (
     write_notebook,
 )
 
-REPO = "https://github.com/owner/course"
-PYPROJECT = f"""
-[project]
-name = "llmcourse"
-[project.urls]
-Repository = "{REPO}"
-[tool.llmcourse]
-colab-ref = "main"
-"""
 SOLVED = """\
 def add(a, b):
     # BEGIN SOLUTION
@@ -85,29 +77,45 @@ def report(name, status, message):
 
 def solution_notebook() -> nbformat.NotebookNode:
     badge = colab_badge(REPO, "main", "solutions/03_rnn.ipynb")
-    nb = new_notebook(cells=[
-        new_markdown_cell(f"# Recurrent networks\n{badge}\nYou will learn…"),
-        new_code_cell(colab_install_block(REPO, "main") + "\n\nimport torch", execution_count=1),
-        new_code_cell(SOLVED, execution_count=2, outputs=[new_output("stream", text="✅ add\n")]),
-        new_markdown_cell("<!-- solution -->\nWhy this works: …"),
-        new_code_cell("def mul(a, b):\n    # BEGIN SOLUTION\n    return a * b\n    # END SOLUTION",
-                      execution_count=3),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell(f"# Recurrent networks\n{badge}\nYou will learn…"),
+            new_code_cell(
+                colab_install_block(REPO, "main") + "\n\nimport torch", execution_count=1
+            ),
+            new_code_cell(
+                SOLVED, execution_count=2, outputs=[new_output("stream", text="✅ add\n")]
+            ),
+            new_markdown_cell("<!-- solution -->\nWhy this works: …"),
+            new_code_cell(
+                "def mul(a, b):\n    # BEGIN SOLUTION\n    return a * b\n    # END SOLUTION",
+                execution_count=3,
+            ),
+        ]
+    )
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     nb.cells[2].metadata["execution"] = {"iopub.status.idle": "2024-01-01T00:00:00Z"}
     return nb
 
 
 def make_repo(root: Path) -> Path:
-    (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    write_pyproject(root, "main")
     (root / "solutions").mkdir()
     write_notebook(solution_notebook(), root / "solutions" / "03_rnn.ipynb")
     return root
 
 
 def build_cli(root: Path, *flags: str) -> int:
-    return main(["build-exercises", *flags, "--solutions", str(root / "solutions"),
-                 "--exercises", str(root / "exercises")])
+    return main(
+        [
+            "build-exercises",
+            *flags,
+            "--solutions",
+            str(root / "solutions"),
+            "--exercises",
+            str(root / "exercises"),
+        ]
+    )
 
 
 def test_build_exercise_replaces_each_region_with_a_todo_at_its_indentation():
@@ -140,9 +148,14 @@ def test_build_exercise_drops_nbval_markers_that_mean_nothing_without_outputs():
 
 
 def test_build_exercise_refuses_a_solution_at_top_level():
-    nb = new_notebook(cells=[new_markdown_cell("# T"), new_markdown_cell("<!-- solution -->"),
-                             new_code_cell("x = 1"),
-                             new_code_cell("# BEGIN SOLUTION\ny = 2\n# END SOLUTION")])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# T"),
+            new_markdown_cell("<!-- solution -->"),
+            new_code_cell("x = 1"),
+            new_code_cell("# BEGIN SOLUTION\ny = 2\n# END SOLUTION"),
+        ]
+    )
     with pytest.raises(ValueError) as raised:
         build_exercise(nb, "exercises/04_t.ipynb", REPO, "main")
     message = str(raised.value)
@@ -150,11 +163,17 @@ def test_build_exercise_refuses_a_solution_at_top_level():
     assert "inside a function" in message
 
 
-@pytest.mark.parametrize("source, problem", [
-    ("def f():\n    # BEGIN SOLUTION\n    return 1", "never closed"),
-    ("def f():\n    return 1\n    # END SOLUTION", "without a `# BEGIN SOLUTION`"),
-    ("def f():\n    # BEGIN SOLUTION\n    # BEGIN SOLUTION\n    # END SOLUTION", "inside another"),
-])
+@pytest.mark.parametrize(
+    "source, problem",
+    [
+        ("def f():\n    # BEGIN SOLUTION\n    return 1", "never closed"),
+        ("def f():\n    return 1\n    # END SOLUTION", "without a `# BEGIN SOLUTION`"),
+        (
+            "def f():\n    # BEGIN SOLUTION\n    # BEGIN SOLUTION\n    # END SOLUTION",
+            "inside another",
+        ),
+    ],
+)
 def test_build_exercise_refuses_unbalanced_or_nested_markers(source, problem):
     nb = new_notebook(cells=[new_markdown_cell("# T"), new_code_cell(source)])
     with pytest.raises(ValueError, match=problem):
@@ -217,9 +236,11 @@ def test_all_passed_needs_a_row_every_row_passed_and_no_cell_error():
 def test_format_score_table_shows_rows_errors_and_a_summary():
     long = "output differs from the reference at [0, 3, 1] " * 3
     score = Score(
-        rows=[Row("softmax", "passed", "matches torch\nsecond line"),
-              Row("cross_entropy", "failed", long),
-              Row("perplexity", "not attempted", "not attempted yet")],
+        rows=[
+            Row("softmax", "passed", "matches torch\nsecond line"),
+            Row("cross_entropy", "failed", long),
+            Row("perplexity", "not attempted", "not attempted yet"),
+        ],
         errors=["cell 7: NameError: name 'x' is not defined"],
     )
     lines = format_score_table(score).splitlines()
@@ -241,9 +262,7 @@ def test_score_notebook_explains_a_missing_or_non_notebook_path(tmp_path):
         score_notebook(tmp_path / "x.ipynb")
 
 
-def test_score_notebook_reports_rows_in_order_and_runs_past_a_crashing_cell(
-    tmp_path, monkeypatch
-):
+def test_score_notebook_reports_rows_in_order_and_runs_past_a_crashing_cell(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     cells = [
         new_markdown_cell("# Exercises"),

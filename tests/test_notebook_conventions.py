@@ -47,16 +47,22 @@ def test_name_is_numbered_snake_case(path):
 def test_solutions_and_exercises_match_chapters_by_name():
     names = {folder: {p.name for p in (ROOT / folder).glob("*.ipynb")} for folder in FOLDERS}
     assert names["solutions"] == names["exercises"]
-    assert names["solutions"] <= names["chapters"], "each exercise set belongs to a chapter of the same name"
+    assert names["solutions"] <= names["chapters"], (
+        "each exercise set belongs to a chapter of the same name"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
 def test_first_cell_has_title_badge_and_time(path):
     first = load(path)["cells"][0]
     text = source(first)
-    assert first["cell_type"] == "markdown" and text.startswith("# "), "first cell: a markdown title"
+    assert first["cell_type"] == "markdown" and text.startswith("# "), (
+        "first cell: a markdown title"
+    )
     url, ref = repository_settings(ROOT)
-    assert colab_badge(url, ref, path.relative_to(ROOT).as_posix()) in text, "badge must open this very notebook"
+    assert colab_badge(url, ref, path.relative_to(ROOT).as_posix()) in text, (
+        "badge must open this very notebook"
+    )
     assert re.search(r"\*\*Time:\*\*.*\bon CPU\b", text), "first cell: a '**Time:** … on CPU' line"
 
 
@@ -73,14 +79,20 @@ def test_badges_and_install_cells_are_stamped_from_pyproject():
 
 
 def test_exercises_are_in_sync_with_solutions():
-    assert build_exercises(ROOT / "solutions", ROOT / "exercises", check=True) == [], "run `llmcourse build-exercises`"
+    assert build_exercises(ROOT / "solutions", ROOT / "exercises", check=True) == [], (
+        "run `llmcourse build-exercises`"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
 def test_standard_kernel_small_file_no_absolute_paths(path):
     raw = path.read_text(encoding="utf-8")
-    assert len(raw.encode()) < 1_000_000, "keep notebooks under 1 MB (smaller figures, fewer printed rows)"
-    assert not ABSOLUTE_PATH.search(raw), f"machine-specific path: {ABSOLUTE_PATH.search(raw).group()}"
+    assert len(raw.encode()) < 1_000_000, (
+        "keep notebooks under 1 MB (smaller figures, fewer printed rows)"
+    )
+    assert not ABSOLUTE_PATH.search(raw), (
+        f"machine-specific path: {ABSOLUTE_PATH.search(raw).group()}"
+    )
     assert load(path)["metadata"]["kernelspec"] == KERNELSPEC
 
 
@@ -91,9 +103,13 @@ EXECUTED = [p for p in NOTEBOOKS if p.parent.name in ("chapters", "solutions")]
 def test_chapters_and_solutions_are_executed_top_to_bottom_without_errors(path):
     cells = code_cells(load(path))
     counts = [cell["execution_count"] for cell in cells]
-    assert counts == list(range(1, len(cells) + 1)), "re-execute with `llmcourse execute` before committing"
+    assert counts == list(range(1, len(cells) + 1)), (
+        "re-execute with `llmcourse execute` before committing"
+    )
     for i, cell in enumerate(cells):
-        assert all(out["output_type"] != "error" for out in cell["outputs"]), f"code cell {i} has an error output"
+        assert all(out["output_type"] != "error" for out in cell["outputs"]), (
+            f"code cell {i} has an error output"
+        )
 
 
 EXERCISES = [p for p in NOTEBOOKS if p.parent.name == "exercises"]
@@ -110,6 +126,10 @@ def test_nbval_markers_are_spelled_so_nbval_sees_them(path):
     for cell in code_cells(load(path)):
         for line in source(cell).splitlines():
             if line.lstrip().startswith("# NBVAL"):
-                assert line == CHECK_MARKER, f"{line!r}: nbval ignores anything but the bare marker line"
+                assert line == CHECK_MARKER, (
+                    f"{line!r}: nbval ignores anything but the bare marker line"
+                )
         if CHECK_MARKER in source(cell) and path.parent.name != "exercises":
-            assert cell["outputs"], "a checked cell needs its output committed, or nbval compares nothing"
+            assert cell["outputs"], (
+                "a checked cell needs its output committed, or nbval compares nothing"
+            )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from fake_repo import REPO, write_pyproject
 from jupyter_client.kernelspec import KernelSpecManager
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
@@ -25,20 +26,11 @@ from llmcourse.notebooks import (
     write_notebook,
 )
 
-REPO = "https://github.com/owner/course"
-PYPROJECT = f"""
-[project]
-name = "llmcourse"
-[project.urls]
-Repository = "{REPO}"
-[tool.llmcourse]
-colab-ref = "v1"
-"""
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 
 def make_repo(root: Path) -> Path:
-    (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    write_pyproject(root, "v1")
     for folder in ("chapters", "solutions", "exercises"):
         (root / folder).mkdir()
     return root
@@ -73,7 +65,9 @@ def test_repository_settings_reads_url_and_ref(tmp_path):
 def test_repository_settings_explains_missing_or_bad_settings(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"no pyproject\.toml"):
         repository_settings(tmp_path)
-    (tmp_path / "pyproject.toml").write_text('[project.urls]\nRepository = "https://example.org/x"\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[project.urls]\nRepository = "https://example.org/x"\n'
+    )
     with pytest.raises(ValueError, match="colab-ref"):
         repository_settings(tmp_path)
 
@@ -93,8 +87,9 @@ def test_badge_and_install_block_have_the_documented_form():
 
 def test_stamp_colab_inserts_badge_under_title_and_prepends_install_block(tmp_path):
     root = make_repo(tmp_path)
-    setup = new_code_cell("import torch", execution_count=1,
-                          outputs=[new_output("stream", text="hi\n")])
+    setup = new_code_cell(
+        "import torch", execution_count=1, outputs=[new_output("stream", text="hi\n")]
+    )
     nb = new_notebook(cells=[new_markdown_cell("# Text\nWhat you will learn."), setup])
     path = save(nb, root / "chapters" / "01_text.ipynb")
 
@@ -111,8 +106,12 @@ def test_stamp_colab_replaces_stale_badge_and_block_but_keeps_extras(tmp_path):
     root = make_repo(tmp_path)
     old_badge = f"[![Open In Colab]({BADGE_IMAGE})](https://colab.research.google.com/x.ipynb)"
     old_block = colab_install_block("https://github.com/old/repo", "dev", extras="hf")
-    nb = new_notebook(cells=[new_markdown_cell(f"# Gen\n{old_badge}\nProse."),
-                             new_code_cell(f"{old_block}\n\n\nfrom llmcourse import gpt")])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell(f"# Gen\n{old_badge}\nProse."),
+            new_code_cell(f"{old_block}\n\n\nfrom llmcourse import gpt"),
+        ]
+    )
     path = save(nb, root / "solutions" / "06_gen.ipynb")
 
     stamp_colab(root)
@@ -135,8 +134,13 @@ def test_stamp_colab_adds_an_install_cell_when_the_second_cell_is_not_code(tmp_p
 def test_stamp_colab_finds_the_install_cell_behind_a_solution_note(tmp_path):
     root = make_repo(tmp_path)
     install = colab_install_block("https://github.com/old/repo", "dev") + "\n\nimport torch"
-    nb = new_notebook(cells=[new_markdown_cell("# S"), new_markdown_cell("<!-- solution -->"),
-                             new_code_cell(install)])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# S"),
+            new_markdown_cell("<!-- solution -->"),
+            new_code_cell(install),
+        ]
+    )
     path = save(nb, root / "solutions" / "04_s.ipynb")
 
     stamp_colab(root)

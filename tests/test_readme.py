@@ -28,7 +28,9 @@ def test_quick_start_has_exactly_the_two_commands():
 
 def test_ci_runs_the_readme_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    last_command = [line for line in ci.splitlines() if line.strip() and not line.startswith("#")][-1]
+    last_command = [line for line in ci.splitlines() if line.strip() and not line.startswith("#")][
+        -1
+    ]
     assert last_command == TEST_COMMAND
 
 
@@ -38,10 +40,14 @@ def test_readme_links_point_at_the_repository_in_pyproject():
     for owner_repo in re.findall(r"github(?:\.com)?/([\w.-]+/[\w.-]+)", README):
         assert owner_repo == repo, f"README names {owner_repo}, pyproject says {repo}"
     ref = pyproject["tool"]["llmcourse"]["colab-ref"]
-    for colab_ref in re.findall(r"colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/([\w.-]+)/", README):
+    for colab_ref in re.findall(
+        r"colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/([\w.-]+)/", README
+    ):
         assert colab_ref == ref, f"a README badge opens {colab_ref}, pyproject's colab-ref is {ref}"
 
 
 def test_every_chapter_in_the_repository_is_in_the_readme_table():
     for notebook in sorted((ROOT / "chapters").glob("*.ipynb")):
-        assert f"](chapters/{notebook.name})" in README, f"{notebook.name} missing from the chapter table"
+        assert f"](chapters/{notebook.name})" in README, (
+            f"{notebook.name} missing from the chapter table"
+        )

@@ -24,7 +24,10 @@ def test_explain_broadcast_matches_torch(a, b):
         assert lines[-1].endswith("cannot broadcast")
 
 
-@pytest.mark.parametrize(("text", "shape"), [("2, 3, 4", (2, 3, 4)), ("(5,)", (5,)), ("[1,2]", (1, 2)), ("", ()), ("()", ())])
+@pytest.mark.parametrize(
+    ("text", "shape"),
+    [("2, 3, 4", (2, 3, 4)), ("(5,)", (5,)), ("[1,2]", (1, 2)), ("", ()), ("()", ())],
+)
 def test_parse_shape_accepts_common_spellings(text, shape):
     assert parse_shape(text) == shape
 

@@ -35,7 +35,12 @@ def square(fn: Callable[[torch.Tensor], torch.Tensor]) -> str:
 @checker("batchify")
 def batchify(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> str:
     """``fn(ids, B)``: a 1-D stream of N token ids → (B, N // B), row b = the b-th chunk."""
-    cases = [(torch.arange(12), 3), (torch.arange(10), 3), (torch.arange(7), 7), (torch.arange(5), 1)]
+    cases = [
+        (torch.arange(12), 3),
+        (torch.arange(10), 3),
+        (torch.arange(7), 7),
+        (torch.arange(5), 1),
+    ]
     for ids, B in cases:
         T = len(ids) // B
         expected = ids[: B * T].view(B, T)
@@ -45,7 +50,10 @@ def batchify(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> str:
         }
         cause = None
         if len(ids) % B:
-            cause = f"N = {len(ids)} is not divisible by B = {B}; drop the last N % B tokens before reshaping."
+            cause = (
+                f"N = {len(ids)} is not divisible by B = {B}; "
+                "drop the last N % B tokens before reshaping."
+            )
         got = call(fn, ids.clone(), B, likely_cause=cause)
         expect_tensor(got, expected, what=f"batchify(arange({len(ids)}), B={B})", mistakes=mistakes)
     return (
@@ -64,7 +72,11 @@ NO_KEEPDIM = (
 def center_rows(fn: Callable[[torch.Tensor], torch.Tensor]) -> str:
     """``fn(x)``: subtract each row's mean, x of shape (B, C)."""
     g = _generator(1)
-    cases = [torch.randn(4, 3, generator=g), torch.randn(3, 3, generator=g), torch.randn(1, 5, generator=g)]
+    cases = [
+        torch.randn(4, 3, generator=g),
+        torch.randn(3, 3, generator=g),
+        torch.randn(1, 5, generator=g),
+    ]
     for x in cases:
         mistakes = {
             "the mean was taken over dim 0 (the columns); each row's mean runs along dim -1": x
@@ -77,15 +89,26 @@ def center_rows(fn: Callable[[torch.Tensor], torch.Tensor]) -> str:
         if isinstance(got, torch.Tensor) and got.shape != x.shape:
             raise CheckFailed(
                 f"for x of shape {tuple(x.shape)} the result has shape {tuple(got.shape)}; "
-                "centering keeps the shape. Did a mean without keepdim=True broadcast the wrong way?"
+                "centering keeps the shape. Did a mean without keepdim=True broadcast "
+                "the wrong way?"
             )
-        expect_tensor(got, x - x.mean(dim=-1, keepdim=True), what=f"center_rows on shape {tuple(x.shape)}", mistakes=mistakes)
-    return f"matches on {len(cases)} matrices, including a square one (where a missing keepdim hides)."
+        expect_tensor(
+            got,
+            x - x.mean(dim=-1, keepdim=True),
+            what=f"center_rows on shape {tuple(x.shape)}",
+            mistakes=mistakes,
+        )
+    return (
+        f"matches on {len(cases)} matrices, including a square one (where a missing keepdim hides)."
+    )
 
 
 @checker("pick_targets")
 def pick_targets(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> str:
-    """``fn(probs, targets)``: probs (B, T, V), targets (B, T) → (B, T), probs[b, t, targets[b, t]]."""
+    """``fn(probs, targets)``: probs (B, T, V), targets (B, T) → (B, T).
+
+    Entry [b, t] is probs[b, t, targets[b, t]].
+    """
     g = _generator(2)
     cases = [(2, 3, 5), (1, 4, 4), (3, 1, 6)]
     for B, T, V in cases:
@@ -106,12 +129,14 @@ def pick_targets(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> st
 
 @checker("predict")
 def predict(fn: Callable[[torch.Tensor], torch.Tensor]) -> str:
-    """``fn(logits)``: logits (B, T, V) → (B, T) int64, the most likely token id at each position."""
+    """``fn(logits)``: logits (B, T, V) → (B, T) int64, the most likely id at each position."""
     g = _generator(3)
     cases = [(2, 3, 5), (4, 2, 3), (1, 1, 7)]
     for B, T, V in cases:
         logits = torch.randn(B, T, V, generator=g)
-        mistakes = {"argmax over dim 1 (time) instead of the last dim (vocabulary)": logits.argmax(dim=1)}
+        mistakes = {
+            "argmax over dim 1 (time) instead of the last dim (vocabulary)": logits.argmax(dim=1)
+        }
         expect_tensor(
             call(fn, logits.clone()),
             logits.argmax(dim=-1),
@@ -121,6 +146,9 @@ def predict(fn: Callable[[torch.Tensor], torch.Tensor]) -> str:
     return f"matches argmax over the vocabulary on {len(cases)} batches."
 
 
+SWAPPED = "rows and columns swapped: one row per token id, one column per vocabulary entry"
+
+
 @checker("one_hot")
 def one_hot(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> str:
     """``fn(ids, V)``: ids (N,) int64 → (N, V) float32 with a single 1.0 per row."""
@@ -128,15 +156,20 @@ def one_hot(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> str:
     for ids, V in cases:
         expected = F.one_hot(ids, V).float()
         got = call(fn, ids.clone(), V)
-        if isinstance(got, torch.Tensor) and got.shape == expected.shape and not got.is_floating_point():
+        if (
+            isinstance(got, torch.Tensor)
+            and got.shape == expected.shape
+            and not got.is_floating_point()
+        ):
             raise CheckFailed(
                 f"one_hot({ids.tolist()}, V={V}) has dtype {got.dtype}, expected torch.float32. "
-                "F.one_hot returns integers; add .float() so the result can multiply a weight matrix."
+                "F.one_hot returns integers; add .float() so the result can multiply a "
+                "weight matrix."
             )
         expect_tensor(
             got,
             expected,
             what=f"one_hot({ids.tolist()}, V={V})",
-            mistakes={"rows and columns swapped: one row per token id, one column per vocabulary entry": expected.T},
+            mistakes={SWAPPED: expected.T},
         )
     return f"matches on {len(cases)} inputs, including repeated ids and V = 1."
