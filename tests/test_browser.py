@@ -40,7 +40,7 @@ pytestmark = pytest.mark.browser
 
 def code_cells_to_run(notebook: Path) -> int:
     """How many code cells have source; JupyterLab leaves empty ones unnumbered."""
-    cells = json.loads(notebook.read_text())["cells"]
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     return sum(
         1 for cell in cells if cell["cell_type"] == "code" and "".join(cell["source"]).strip()
     )
@@ -48,7 +48,7 @@ def code_cells_to_run(notebook: Path) -> int:
 
 def first_heading(notebook: Path) -> str:
     """The text of the first Markdown heading (`# …` to `###### …`) in the notebook."""
-    for cell in json.loads(notebook.read_text())["cells"]:
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
         if cell["cell_type"] == "markdown":
             for line in "".join(cell["source"]).splitlines():
                 if re.match(r"#{1,6} ", line):

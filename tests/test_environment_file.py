@@ -1,4 +1,5 @@
-"""environment.yml (the conda route) and pyproject.toml agree on every runtime dependency."""
+"""environment.yml (the conda route) and pyproject.toml agree on every runtime dependency,
+JupyterLab included."""
 
 import re
 import sys
@@ -25,8 +26,10 @@ def parse(requirement: str) -> tuple[str, str, str]:
 
 
 def pyproject_runtime() -> dict[str, str]:
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    parsed = [parse(r) for r in data["project"]["dependencies"]]
+    """The dependencies plus the `lab` extra (JupyterLab), as a learner's machine has them."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = project["dependencies"] + project["optional-dependencies"]["lab"]
+    parsed = [parse(r) for r in requirements]
     return {name: spec for name, spec, marker in parsed if "python_version" not in marker}
 
 

@@ -257,7 +257,7 @@ def test_format_score_table_shows_rows_errors_and_a_summary():
 def test_score_notebook_explains_a_missing_or_non_notebook_path(tmp_path):
     with pytest.raises(FileNotFoundError):
         score_notebook(tmp_path / "nope.ipynb")
-    (tmp_path / "x.ipynb").write_text("{not json")
+    (tmp_path / "x.ipynb").write_text("{not json", encoding="utf-8")
     with pytest.raises(ValueError, match="not a Jupyter notebook"):
         score_notebook(tmp_path / "x.ipynb")
 
@@ -289,7 +289,7 @@ def test_score_notebook_reports_rows_in_order_and_runs_past_a_crashing_cell(tmp_
 
 def test_cli_check_prints_the_table_and_exits_0_when_every_check_passes(tmp_path, capsys):
     (tmp_path / "answer.json").write_text(json.dumps("loaded"))  # read from the notebook's folder
-    check = 'ok = json.load(open("answer.json")) == "loaded"\n'
+    check = 'ok = json.load(open("answer.json", encoding="utf-8")) == "loaded"\n'
     check += 'report("load", "passed" if ok else "failed", "reads its data")'
     path = tmp_path / "00_tour.ipynb"
     write_notebook(new_notebook(cells=[new_code_cell(FAKE_CHECKER + check)]), path)

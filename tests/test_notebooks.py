@@ -53,7 +53,7 @@ def test_write_notebook_is_deterministic_atomic_and_ends_with_newline(tmp_path):
 def test_read_notebook_says_what_is_wrong(tmp_path):
     with pytest.raises(FileNotFoundError, match="no notebook file"):
         read_notebook(tmp_path / "missing.ipynb")
-    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
     with pytest.raises(ValueError, match="is not a Jupyter notebook"):
         read_notebook(tmp_path / "notes.txt")
 
@@ -181,13 +181,15 @@ def test_execute_in_place_numbers_cells_and_uses_this_python(tmp_path, monkeypat
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     assert KernelSpecManager().get_kernel_spec("python3").argv[0] == "/nonexistent/python"
 
-    (tmp_path / "data.txt").write_text("from the notebook's folder")
+    (tmp_path / "data.txt").write_text("from the notebook's folder", encoding="utf-8")
     stale_output = [new_output("stream", text="old\n")]
     cells = [
         new_markdown_cell("# Run"),
         new_code_cell("import sys\nprint(sys.executable)", execution_count=7, outputs=stale_output),
         new_code_cell(""),
-        new_code_cell("print(open('data.txt').read())", metadata={"scrolled": True}),
+        new_code_cell(
+            "print(open('data.txt', encoding='utf-8').read())", metadata={"scrolled": True}
+        ),
     ]
     cells[3].metadata["execution"] = {"iopub.status.busy": "2024-01-01T00:00:00Z"}
     path = save(new_notebook(cells=cells), tmp_path / "01_run.ipynb")
