@@ -47,6 +47,9 @@ def batchify(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> str:
         mistakes = {
             "filling the columns first: .view(T, B).T interleaves the stream; "
             "row b must hold one contiguous chunk": ids[: B * T].view(T, B).T,
+            "the shape is (N // B, B); the batch has B rows, each N // B tokens long": ids[
+                : B * T
+            ].view(T, B),
         }
         cause = None
         if len(ids) % B:
@@ -123,7 +126,12 @@ def pick_targets(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> st
                 "per position with probs.gather(-1, targets.unsqueeze(-1)) or index with "
                 "arange tensors for b and t."
             )
-        expect_tensor(got, expected, what=f"pick_targets with (B, T, V) = {(B, T, V)}")
+        mistakes = {
+            "gather keeps a last dimension of size 1; add .squeeze(-1)": expected[..., None]
+        }
+        expect_tensor(
+            got, expected, what=f"pick_targets with (B, T, V) = {(B, T, V)}", mistakes=mistakes
+        )
     return f"matches on {len(cases)} batches, including B = 1 and T = 1."
 
 
@@ -135,10 +143,17 @@ def predict(fn: Callable[[torch.Tensor], torch.Tensor]) -> str:
     for B, T, V in cases:
         logits = torch.randn(B, T, V, generator=g)
         mistakes = {
-            "argmax over dim 1 (time) instead of the last dim (vocabulary)": logits.argmax(dim=1)
+            "argmax over dim 1 (time) instead of the last dim (vocabulary)": logits.argmax(dim=1),
+            "keepdim=True leaves a last dimension of size 1": logits.argmax(dim=-1, keepdim=True),
         }
+        got = call(fn, logits.clone())
+        if hasattr(got, "indices") and not isinstance(got, torch.Tensor):
+            raise CheckFailed(
+                "the result is a (values, indices) pair: torch.max with a dim returns both. "
+                "Return its .indices, or use argmax."
+            )
         expect_tensor(
-            call(fn, logits.clone()),
+            got,
             logits.argmax(dim=-1),
             what=f"predict on logits of shape {(B, T, V)}",
             mistakes=mistakes,
@@ -147,6 +162,7 @@ def predict(fn: Callable[[torch.Tensor], torch.Tensor]) -> str:
 
 
 SWAPPED = "rows and columns swapped: one row per token id, one column per vocabulary entry"
+NO_V = "F.one_hot(ids) without V guesses the width from the largest id; pass V"
 
 
 @checker("one_hot")
@@ -170,6 +186,6 @@ def one_hot(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> str:
             got,
             expected,
             what=f"one_hot({ids.tolist()}, V={V})",
-            mistakes={SWAPPED: expected.T},
+            mistakes={SWAPPED: expected.T, NO_V: F.one_hot(ids).float()},
         )
     return f"matches on {len(cases)} inputs, including repeated ids and V = 1."
