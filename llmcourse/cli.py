@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``llmcourse`` console script."""
+    for stream in (sys.stdout, sys.stderr):  # ✅/❌ must not crash a cp1252 pipe on Windows
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     args = build_parser().parse_args(argv)
     return args.handler(args)
 

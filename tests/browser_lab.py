@@ -147,7 +147,7 @@ def write_lab_settings(settings_dir: Path) -> None:
     for plugin, values in LAB_SETTINGS.items():
         path = settings_dir / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values, indent=2))
+        path.write_text(json.dumps(values, indent=2), encoding="utf-8")
 
 
 def isolated_environment(scratch: Path) -> dict[str, str]:

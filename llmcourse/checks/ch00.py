@@ -60,8 +60,8 @@ def batchify(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> str:
         got = call(fn, ids.clone(), B, likely_cause=cause)
         expect_tensor(got, expected, what=f"batchify(arange({len(ids)}), B={B})", mistakes=mistakes)
     return (
-        f"matches on {len(cases)} streams, including lengths not divisible by B "
-        "(the leftover tokens are dropped) and B = 1."
+        f"matches on {len(cases)} streams, including B = 1 and N not divisible by B.\n"
+        "(The leftover N % B tokens are dropped.)"
     )
 
 
@@ -102,7 +102,8 @@ def center_rows(fn: Callable[[torch.Tensor], torch.Tensor]) -> str:
             mistakes=mistakes,
         )
     return (
-        f"matches on {len(cases)} matrices, including a square one (where a missing keepdim hides)."
+        f"matches on {len(cases)} matrices, including a square one.\n"
+        "(On a square matrix a missing keepdim gives the right shape but wrong values.)"
     )
 
 
