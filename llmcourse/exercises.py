@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -33,6 +34,7 @@ from llmcourse.notebooks import (
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 SOLUTION_NOTE = "<!-- solution -->"
 NBVAL_MARKER = "# NBVAL_"
+CHECK_CALL = re.compile(r"^\s*check\.(\w+)\(", flags=re.M)  # `check` is `checks.chNN`
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 MESSAGE_WIDTH = 70
 
@@ -180,7 +182,7 @@ def score_notebook(path: Path, timeout: int = 600) -> Score:
         rows = _read_report(Path(report))
     finally:
         os.unlink(report)
-    return Score(rows=rows, errors=_cell_errors(nb) + stopped)
+    return Score(rows=rows + _silent_checks(nb, rows), errors=_cell_errors(nb) + stopped)
 
 
 def _read_report(report: Path) -> list[Row]:
@@ -189,10 +191,25 @@ def _read_report(report: Path) -> list[Row]:
     return [Row(r["exercise"], r["status"], r["message"]) for r in results]
 
 
+def _silent_checks(nb: nbformat.NotebookNode, rows: list[Row]) -> list[Row]:
+    """A failed row for each ``check.NAME(…)`` call in the notebook that reported nothing
+    (its cell stopped at an error first), so the table lists every exercise."""
+    reported = {row.exercise for row in rows}
+    called = [
+        name
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for name in CHECK_CALL.findall(cell.source)
+    ]
+    silent = [name for name in dict.fromkeys(called) if name not in reported]
+    message = "its check did not run: the cell stopped at an error first (see below)"
+    return [Row(name, FAILED, message) for name in silent]
+
+
 def _cell_errors(nb: nbformat.NotebookNode) -> list[str]:
-    """'cell 7: NameError: …' for each error output; cells are counted from 0."""
+    """'cell 7 (`first line`): NameError: …' per error output; cells are counted from 0."""
     return [
-        f"cell {index}: {output.ename}: {output.evalue}"
+        f"cell {index} (`{_first_line(cell.source)[:40]}`): {output.ename}: {output.evalue}"
         for index, cell in enumerate(nb.cells)
         for output in cell.get("outputs", [])
         if output.output_type == "error"

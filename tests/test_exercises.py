@@ -267,7 +267,7 @@ def test_score_notebook_reports_rows_in_order_and_runs_past_a_crashing_cell(tmp_
     cells = [
         new_markdown_cell("# Exercises"),
         new_code_cell(FAKE_CHECKER + 'report("add", "passed", "adds two numbers")'),
-        new_code_cell("print(undefined_name)"),
+        new_code_cell("print(undefined_name)\ncheck.sub(sub)"),
         new_code_cell('report("mul", "not attempted", "not attempted yet")'),
         new_code_cell('report("div", "failed", "got 0.5, expected 2\\ncheck the order")'),
     ]
@@ -280,8 +280,13 @@ def test_score_notebook_reports_rows_in_order_and_runs_past_a_crashing_cell(tmp_
         Row("add", "passed", "adds two numbers"),
         Row("mul", "not attempted", "not attempted yet"),
         Row("div", "failed", "got 0.5, expected 2\ncheck the order"),
+        Row(
+            "sub", "failed", "its check did not run: the cell stopped at an error first (see below)"
+        ),
     ]
-    assert score.errors == ["cell 2: NameError: name 'undefined_name' is not defined"]
+    assert score.errors == [
+        "cell 2 (`print(undefined_name)`): NameError: name 'undefined_name' is not defined"
+    ]
     assert not score.all_passed
     assert path.read_bytes() == before and dict(os.environ) == environment
     assert sorted(p.name for p in tmp_path.iterdir()) == ["03_rnn.ipynb"]  # report removed

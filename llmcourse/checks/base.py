@@ -62,7 +62,8 @@ def checker(name: str) -> Callable[[Callable[..., str]], Callable[..., bool]]:
                 return report(
                     name,
                     NOT_ATTEMPTED,
-                    f"not attempted yet — replace the `raise NotImplementedError` in `{todo}`.",
+                    f"not attempted yet: `{todo}` still raises NotImplementedError.\n"
+                    "Replace that line with your code, then run this check again.",
                 )
             except CheckFailed as failure:
                 return report(name, FAILED, str(failure))
