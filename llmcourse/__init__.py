@@ -4,7 +4,9 @@ One module per concept (see the README's module table). The notebooks import fro
 instead of pasting code, and show what a learner should read with ``show_source``.
 """
 
+from importlib.metadata import version
+
 from llmcourse.source import show_source
 
-__version__ = "0.1.0"
+__version__ = version("llmcourse")  # the one version number lives in pyproject.toml
 __all__ = ["show_source", "__version__"]
