@@ -90,6 +90,13 @@ def test_expect_tensor_names_a_known_mistake():
         expect_tensor(expected.T, expected, mistakes={"transposed": expected.T})
 
 
+def test_a_mistake_that_matches_the_reference_on_this_input_is_not_blamed():
+    expected = torch.eye(2)  # its transpose is itself: "transposed" cannot be the cause
+    with pytest.raises(CheckFailed) as failure:
+        expect_tensor(expected.double(), expected, mistakes={"transposed": expected.T})
+    assert "Likely cause" not in str(failure.value)
+
+
 def test_expect_tensor_accepts_values_within_tolerance():
     expect_tensor(torch.tensor([1.0 + 1e-8]), torch.tensor([1.0]))
 

@@ -150,7 +150,7 @@ def expect_tensor(
     """
     if not isinstance(got, torch.Tensor):
         raise CheckFailed(f"{what} should be a torch.Tensor, got {type(got).__name__}.")
-    cause = _likely_cause(got, mistakes or {})
+    cause = _likely_cause(got, expected, mistakes or {})
     hint = f"\nLikely cause: {cause}." if cause else ""
     if got.shape != expected.shape:
         raise CheckFailed(
@@ -159,20 +159,26 @@ def expect_tensor(
     if check_dtype and got.dtype != expected.dtype:
         raise CheckFailed(f"{what} has dtype {got.dtype}, expected {expected.dtype}.{hint}")
     got_cpu, expected_cpu = got.detach().cpu(), expected.detach().cpu()
-    if got_cpu.dtype.is_floating_point or expected_cpu.dtype.is_floating_point:
-        equal = torch.allclose(
-            got_cpu.double(), expected_cpu.double(), atol=atol, rtol=rtol, equal_nan=True
-        )
-    else:
-        equal = torch.equal(got_cpu, expected_cpu.to(got_cpu.dtype))
-    if not equal:
+    if not _same_values(got_cpu, expected_cpu, atol, rtol):
         raise CheckFailed(f"{what} {_first_difference(got_cpu, expected_cpu, atol, rtol)}.{hint}")
 
 
-def _likely_cause(got: torch.Tensor, mistakes: Mapping[str, torch.Tensor]) -> str | None:
+def _same_values(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-6, rtol: float = 1e-5) -> bool:
+    """Same shape and values (within tolerance for floats), whatever the dtypes."""
+    if a.shape != b.shape:
+        return False
+    a, b = a.detach().cpu(), b.detach().cpu()
+    if a.dtype.is_floating_point or b.dtype.is_floating_point:
+        return torch.allclose(a.double(), b.double(), atol=atol, rtol=rtol, equal_nan=True)
+    return torch.equal(a, b.to(a.dtype))
+
+
+def _likely_cause(
+    got: torch.Tensor, expected: torch.Tensor, mistakes: Mapping[str, torch.Tensor]
+) -> str | None:
+    """The first mistake whose output ``got`` reproduces. A mistake that gives the right
+    values on this input (e.g. a transpose of a square matrix) says nothing, so it is skipped."""
     for cause, wrong in mistakes.items():
-        if got.shape == wrong.shape and torch.allclose(
-            got.detach().cpu().double(), wrong.detach().cpu().double(), atol=1e-6, rtol=1e-5
-        ):
+        if _same_values(got, wrong) and not _same_values(wrong, expected):
             return cause
     return None
