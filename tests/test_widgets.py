@@ -5,7 +5,13 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmcourse.widgets import broadcast_explorer, explain_broadcast, parse_shape
+from llmcourse.widgets import (
+    broadcast_explorer,
+    explain_broadcast,
+    parse_shape,
+    render_tokens,
+    tokenizer_explorer,
+)
 
 shapes = st.lists(st.integers(0, 4), max_size=4).map(tuple)
 
@@ -48,3 +54,44 @@ def test_explorer_updates_when_a_shape_is_typed():
     assert "do not broadcast" in result.value
     a_box.value = "x"
     assert "is not a shape" in result.value
+
+
+class _Letters:
+    """A stand-in tokenizer: one token per character, id = code point."""
+
+    def pieces(self, text):
+        if "?" in text:
+            raise ValueError("no question marks, please")
+        return [(ord(ch), ch) for ch in text]
+
+
+def test_render_tokens_shows_each_piece_with_its_id_and_visible_whitespace():
+    html = render_tokens([(104, "hi"), (32, " "), (10, "\n"), (60, "<")])
+    assert "<b>4 tokens</b>" in html
+    assert html.count("class='token'") == 4
+    assert "hi<br><small>104</small>" in html
+    assert "·<br><small>32</small>" in html and "↵<br><small>10</small>" in html
+    assert "&lt;<br>" in html  # escaped, never raw markup
+
+
+def test_tokenizer_explorer_recounts_when_text_or_tokenizer_changes():
+    explorer = tokenizer_explorer({"letters": _Letters(), "pairs": _Pairs()}, "abc")
+    choice, box, result = explorer.children
+    assert "<b>3 tokens</b> · 1.00 bytes per token" in result.value
+    box.value = "abcd"
+    assert "<b>4 tokens</b>" in result.value
+    choice.value = "pairs"
+    assert "<b>2 tokens</b> · 2.00 bytes per token" in result.value
+    choice.value = "letters"
+    box.value = "why?"
+    assert "no question marks" in result.value
+
+
+class _Pairs:
+    def pieces(self, text):
+        return [(i, text[i : i + 2]) for i in range(0, len(text), 2)]
+
+
+def test_tokenizer_explorer_needs_a_tokenizer():
+    with pytest.raises(ValueError, match="at least one tokenizer"):
+        tokenizer_explorer({}, "text")

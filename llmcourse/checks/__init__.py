@@ -3,6 +3,22 @@
 ``checks.base`` holds what they share; see its docstring for the ✅ / ⏳ / ❌ contract.
 """
 
-from llmcourse.checks.base import CheckFailed, NotAttempted, call, checker, expect_tensor, report
+from llmcourse.checks.base import (
+    CheckFailed,
+    NotAttempted,
+    call,
+    checker,
+    expect_equal,
+    expect_tensor,
+    report,
+)
 
-__all__ = ["CheckFailed", "NotAttempted", "call", "checker", "expect_tensor", "report"]
+__all__ = [
+    "CheckFailed",
+    "NotAttempted",
+    "call",
+    "checker",
+    "expect_equal",
+    "expect_tensor",
+    "report",
+]

@@ -163,6 +163,65 @@ def expect_tensor(
         raise CheckFailed(f"{what} {_first_difference(got_cpu, expected_cpu, atol, rtol)}.{hint}")
 
 
+def expect_equal(
+    got: Any,
+    expected: Any,
+    what: str = "the result",
+    mistakes: Mapping[str, Any] | None = None,
+    rtol: float = 1e-9,
+) -> None:
+    """Like ``expect_tensor`` for plain Python values: lists, tuples, dicts, numbers, strings.
+
+    Numbers compare within ``rtol`` (relative); a list and a tuple with equal items are equal.
+    """
+    if _plain_equal(got, expected, rtol):
+        return
+    cause = next(
+        (c for c, wrong in (mistakes or {}).items() if _plain_equal(got, wrong, rtol)),
+        None,
+    )
+    hint = f"\nLikely cause: {cause}." if cause else ""
+    raise CheckFailed(f"{what} {_plain_difference(got, expected)}.{hint}")
+
+
+def _plain_equal(a: Any, b: Any, rtol: float = 1e-9) -> bool:
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+        return abs(a - b) <= rtol * max(1.0, abs(b))
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_plain_equal(x, y, rtol) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_plain_equal(a[k], b[k], rtol) for k in b)
+    return type(a) is type(b) and a == b
+
+
+def _plain_difference(got: Any, expected: Any) -> str:
+    if isinstance(expected, list | tuple) and isinstance(got, list | tuple):
+        if len(got) != len(expected):
+            return f"has {len(got)} items, expected {len(expected)}: got {_short(got)}"
+        i = next(
+            i for i, (x, y) in enumerate(zip(got, expected, strict=True)) if not _plain_equal(x, y)
+        )
+        return f"differs at position {i} (got {_fmt(got[i])}, expected {_fmt(expected[i])})"
+    if isinstance(expected, dict) and isinstance(got, dict):
+        missing, extra = expected.keys() - got.keys(), got.keys() - expected.keys()
+        if missing:
+            return f"is missing the key {_fmt(min(missing))} (and {len(missing) - 1} more)"
+        if extra:
+            return f"has an unexpected key {_fmt(min(extra))}"
+        key = next(k for k in expected if not _plain_equal(got[k], expected[k]))
+        return f"has {_fmt(got[key])} at key {_fmt(key)}, expected {_fmt(expected[key])}"
+    if type(got) is not type(expected) and not (
+        isinstance(got, int | float) and isinstance(expected, int | float)
+    ):
+        return f"should be a {type(expected).__name__}, got {type(got).__name__} ({_short(got)})"
+    return f"is {_fmt(got)}, expected {_fmt(expected)}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _same_values(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-6, rtol: float = 1e-5) -> bool:
     """Same shape and values (within tolerance for floats), whatever the dtypes."""
     if a.shape != b.shape:
