@@ -127,9 +127,12 @@ def remove_code_listings(text: str) -> str:
     return "\n\n".join("\n".join(block) for block in kept)
 
 
+# Stars that mark up a word or phrase, but not the stars of code quoted in the text
+# ("*args", "**kwargs"): no quote right before or after, no quote or star inside.
+_STARRED = r"(?<![\w*\"]){stars}([^*\s\"](?:[^*\"]*?[^*\s\"])?){stars}(?![\w*\"])"
 _MARKUP = [
-    (re.compile(r"\*\*(\S(?:.*?\S)?)\*\*", re.S), r"\1"),  # **strong**
-    (re.compile(r"(?<![\w*])\*(\S(?:.*?\S)?)\*(?![\w*])", re.S), r"\1"),  # *emphasis*
+    (re.compile(_STARRED.format(stars=r"\*\*")), r"\1"),  # **strong**
+    (re.compile(_STARRED.format(stars=r"\*")), r"\1"),  # *emphasis*
     (re.compile(r"\s?\[\d+\]"), ""),  # footnote references [1]
 ]
 

@@ -104,3 +104,9 @@ def test_not_is_a_stop_word_and_removing_it_flips_meaning():
     assert "not" in STOP_WORDS
     assert remove_stop_words(["The", "film", "was", "not", "good"]) == ["film", "good"]
     assert remove_stop_words(["a", "b"], stop_words=["A"]) == ["b"]
+
+
+def test_stars_of_quoted_code_are_not_mistaken_for_emphasis():
+    text = 'Use "*args" with an *iterable* and "**kwargs" with a\n*mapping*, as in "f(*y)".'
+    expected = 'Use "*args" with an iterable and "**kwargs" with a\nmapping, as in "f(*y)".'
+    assert strip_markup(text) == expected
