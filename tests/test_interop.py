@@ -1,6 +1,6 @@
 """llmcourse.interop, GPT-2 bridge: the course's GPT and HF's GPT2LMHeadModel agree.
 
-``hf_byte_level_bpe`` is tested in ``tests/test_tokenizers.py``.
+``hf_byte_level_bpe`` is tested in ``tests/test_tokenizers.py`` (and its one error here).
 """
 
 import doctest
@@ -12,7 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmcourse.gpt import GPT, GPTConfig
-from llmcourse.interop import from_hf_gpt2, from_pretrained_gpt2, to_hf_gpt2
+from llmcourse.interop import (
+    from_hf_gpt2,
+    from_pretrained_gpt2,
+    hf_byte_level_bpe,
+    to_hf_gpt2,
+)
 
 transformers = pytest.importorskip("transformers")
 
@@ -139,3 +144,8 @@ def test_to_hf_gpt2_docstring_example_runs():
     for test in finder.find(to_hf_gpt2, "to_hf_gpt2", globs={"to_hf_gpt2": to_hf_gpt2}):
         runner.run(test)
     assert runner.failures == 0 and runner.tries > 0
+
+
+def test_hf_byte_level_bpe_refuses_an_empty_text():
+    with pytest.raises(ValueError, match="cannot train on an empty text"):
+        hf_byte_level_bpe("", vocab_size=300)

@@ -12,7 +12,7 @@ else:  # pragma: no cover
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 TEST_COMMAND = 'pip install -e ".[test]" && python -m pytest'
-OPEN_COMMAND = 'pip install -e ".[lab]" && jupyter lab chapters/00_setup.ipynb'
+OPEN_COMMAND = 'pip install -e ".[lab,hf]" && jupyter lab chapters/00_setup.ipynb'
 
 
 def quick_start_commands() -> list[str]:
