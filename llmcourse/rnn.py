@@ -488,3 +488,41 @@ def _describe(obj: object) -> str:
         if isinstance(obj, Tensor)
         else f"a {type(obj).__name__}"
     )
+
+
+@torch.no_grad()
+def hidden_jacobian_norms(weight_hh: Tensor, inputs: Tensor, h0: Tensor | None = None) -> Tensor:
+    """‖∂h_T/∂h_{T−d}‖ for d = 0..T: how much a gradient at the last state can grow or shrink
+    on its way back d steps through the tanh RNN h_t = tanh(W_hh h_{t−1} + u_t).
+
+    weight_hh: (N, N), the recurrent matrix W_hh; inputs: (T, N), what each step adds,
+    u_t = W_ih x_t + b (zeros keep the RNN in tanh's linear regime around h = 0); h0: (N,),
+    zeros if None. By the chain rule the Jacobian is a product of one factor per step,
+
+        ∂h_T/∂h_{T−d} = J_T J_{T−1} ⋯ J_{T−d+1},    J_k = ∂h_k/∂h_{k−1} = diag(1 − h_k²) W_hh,
+
+    and its spectral norm (largest singular value) is the most any gradient can be scaled.
+    Returns (T + 1,) float64; entry 0 is 1. Chapter 03 plots it for W_hh of spectral radius
+    below, at and above 1.
+
+    >>> q = torch.linalg.qr(torch.randn(4, 4, dtype=torch.float64))[0]   # orthogonal
+    >>> norms = hidden_jacobian_norms(0.5 * q, torch.zeros(3, 4))        # ρ^d when u = 0
+    >>> [round(n, 6) for n in norms.tolist()]
+    [1.0, 0.5, 0.25, 0.125]
+    """
+    if weight_hh.dim() != 2 or weight_hh.size(0) != weight_hh.size(1):
+        raise ValueError(f"weight_hh must be a square (N, N) matrix, got {tuple(weight_hh.shape)}")
+    N = weight_hh.size(0)
+    if inputs.dim() != 2 or inputs.size(1) != N:
+        raise ValueError(f"inputs has shape {tuple(inputs.shape)} but W_hh needs (T, N={N})")
+    W = weight_hh.detach().double()
+    h = torch.zeros(N, dtype=torch.float64) if h0 is None else h0.detach().double()
+    gains = []  # 1 − h_k² for k = 1..T: tanh's slope at each step
+    for u in inputs.detach().double():
+        h = torch.tanh(W @ h + u)
+        gains.append(1 - h**2)
+    J, norms = torch.eye(N, dtype=torch.float64), [1.0]
+    for gain in reversed(gains):  # k = T .. 1: ∂h_T/∂h_{k−1} = ∂h_T/∂h_k · J_k
+        J = J @ (gain[:, None] * W)
+        norms.append(float(torch.linalg.matrix_norm(J, ord=2)))
+    return torch.tensor(norms, dtype=torch.float64)

@@ -488,3 +488,51 @@ def test_rnnlm_rejects_bad_ids_and_states_clearly(fast):
         model(torch.tensor([[1, 2]]), state=wrong)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         model.generate(torch.tensor([[1]]), 3, temperature=0.0)
+
+
+# ------------------------------------------------------ vanishing and exploding gradients
+
+
+@pytest.mark.parametrize("scale", [0.0, 1.0])
+def test_hidden_jacobian_norms_equal_the_norms_of_autograd_jacobians(scale):
+    """∂h_T/∂h_{T−d} from the product of per-step factors equals autograd's Jacobian."""
+    from llmcourse.rnn import hidden_jacobian_norms
+
+    g = torch.Generator().manual_seed(0)
+    W = torch.randn(5, 5, generator=g, dtype=torch.float64) * 0.6
+    inputs = scale * torch.randn(6, 5, generator=g, dtype=torch.float64)
+    h0 = torch.randn(5, generator=g, dtype=torch.float64) * 0.3
+    hs = [h0]
+    for u in inputs:
+        hs.append(torch.tanh(W @ hs[-1] + u))
+    T = len(inputs)
+
+    def run_from(d):  # h_T as a function of h_{T−d}
+        def f(h):
+            for u in inputs[T - d :]:
+                h = torch.tanh(W @ h + u)
+            return h
+
+        return f
+
+    expected = [
+        torch.linalg.matrix_norm(torch.autograd.functional.jacobian(run_from(d), hs[T - d]), 2)
+        for d in range(T + 1)
+    ]
+    got = hidden_jacobian_norms(W, inputs, h0)
+    assert got.shape == (T + 1,) and got.dtype == torch.float64
+    torch.testing.assert_close(got, torch.stack(expected))
+
+
+def test_hidden_jacobian_norms_are_rho_to_the_d_in_the_linear_regime():
+    from llmcourse.rnn import hidden_jacobian_norms
+
+    g = torch.Generator().manual_seed(1)
+    q = torch.linalg.qr(torch.randn(8, 8, generator=g, dtype=torch.float64))[0]  # orthogonal
+    for rho in (0.8, 1.0, 1.2):
+        norms = hidden_jacobian_norms(rho * q, torch.zeros(20, 8))
+        torch.testing.assert_close(norms, rho ** torch.arange(21, dtype=torch.float64))
+    with pytest.raises(ValueError, match="square"):
+        hidden_jacobian_norms(torch.zeros(2, 3), torch.zeros(4, 3))
+    with pytest.raises(ValueError, match=r"needs \(T, N=3\)"):
+        hidden_jacobian_norms(torch.zeros(3, 3), torch.zeros(4, 2))
