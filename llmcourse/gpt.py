@@ -193,6 +193,9 @@ class GPT(nn.Module):
                 f"sequence length {T} exceeds block_size {self.config.block_size}; crop the "
                 "input or train with a larger block_size"
             )
+        if idx.device.type != "cpu":
+            return  # reading min/max would make the GPU wait every step; there an out-of-range
+            # id trips nn.Embedding's own device-side assert instead (less clear, never silent)
         low, high = int(idx.min()), int(idx.max())
         if low < 0 or high >= V:
             bad = low if low < 0 else high

@@ -421,6 +421,12 @@ class RNNLM(nn.Module):
         if not ok or ids.is_floating_point() or ids.dtype == torch.bool:
             got = f"{tuple(ids.shape)} {ids.dtype}" if isinstance(ids, Tensor) else type(ids)
             raise ValueError(f"{name} must be a (B, T) LongTensor of ids with T >= 1, got {got}")
+        if ids.device.type != "cpu":
+            return  # min/max would make the GPU wait every step; nn.Embedding asserts there
+        if name == "targets":
+            ids = ids[ids != -100]  # F.cross_entropy's ignore_index: padding, not a token
+            if ids.numel() == 0:
+                return
         lo, hi = int(ids.min()), int(ids.max())
         if lo < 0 or hi >= self.vocab_size:
             raise ValueError(

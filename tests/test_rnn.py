@@ -536,3 +536,15 @@ def test_hidden_jacobian_norms_are_rho_to_the_d_in_the_linear_regime():
         hidden_jacobian_norms(torch.zeros(2, 3), torch.zeros(4, 3))
     with pytest.raises(ValueError, match=r"needs \(T, N=3\)"):
         hidden_jacobian_norms(torch.zeros(3, 3), torch.zeros(4, 2))
+
+
+def test_rnnlm_targets_may_hold_ignore_index_for_padding():
+    torch.manual_seed(0)
+    model = RNNLM(vocab_size=7, embed_size=4, hidden_size=5)
+    idx = torch.randint(0, 7, (2, 6))
+    targets = idx.clone()
+    targets[1, 3:] = -100  # padded positions
+    _, loss, _ = model(idx, targets)
+    logits, _, _ = model(idx)
+    expected = F.cross_entropy(logits.reshape(-1, 7), targets.reshape(-1))
+    assert torch.allclose(loss, expected)
