@@ -6,25 +6,15 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
+from checker_cases import run, todo
 
 from llmcourse.checks import CheckFailed, ch00, checker, expect_tensor
-
-
-def todo(*args):
-    raise NotImplementedError
-
-
-def run(check, fn, capsys):
-    """Run a checker; return (its boolean, what it printed)."""
-    result = check(fn)
-    return result, capsys.readouterr().out
-
 
 # --- the shared contract ---------------------------------------------------------------
 
 
 def test_not_attempted_prints_hourglass_and_returns_false(capsys):
-    ok, out = run(ch00.square, todo, capsys)
+    ok, out = run(ch00.square, todo, capsys=capsys)
     assert ok is False
     assert out.startswith("⏳ square: not attempted yet")
 
@@ -34,14 +24,14 @@ def test_a_crash_in_learner_code_is_reported_with_its_line(capsys):
         y = x.undefined_method()
         return y
 
-    ok, out = run(ch00.square, square, capsys)
+    ok, out = run(ch00.square, square, capsys=capsys)
     assert ok is False
     assert out.startswith("❌ square: your function raised AttributeError")
     assert "y = x.undefined_method()" in out
 
 
 def test_passing_a_value_instead_of_a_function_is_explained(capsys):
-    ok, out = run(ch00.square, torch.ones(2), capsys)
+    ok, out = run(ch00.square, torch.ones(2), capsys=capsys)
     assert not ok and "Pass the function itself" in out
 
 
@@ -50,7 +40,7 @@ def test_a_checker_bug_is_reported_as_a_course_bug_not_raised(capsys):
     def broken(fn):
         return 1 / 0
 
-    ok, out = run(broken, None, capsys)
+    ok, out = run(broken, None, capsys=capsys)
     assert not ok and "course bug" in out
 
 
@@ -115,13 +105,13 @@ SOLUTIONS = {
 
 @pytest.mark.parametrize("check", list(SOLUTIONS), ids=lambda c: c.__name__)
 def test_correct_solution_passes(check, capsys):
-    ok, out = run(check, SOLUTIONS[check], capsys)
+    ok, out = run(check, SOLUTIONS[check], capsys=capsys)
     assert ok is True and out.startswith("✅"), out
 
 
 @pytest.mark.parametrize("check", list(SOLUTIONS), ids=lambda c: c.__name__)
 def test_unsolved_exercise_is_not_attempted(check, capsys):
-    ok, out = run(check, todo, capsys)
+    ok, out = run(check, todo, capsys=capsys)
     assert ok is False and out.startswith("⏳"), out
 
 
@@ -146,6 +136,6 @@ def test_unsolved_exercise_is_not_attempted(check, capsys):
     ],
 )
 def test_usual_mistake_is_named(check, wrong, says, capsys):
-    ok, out = run(check, wrong, capsys)
+    ok, out = run(check, wrong, capsys=capsys)
     assert ok is False and out.startswith("❌"), out
     assert says in out, out

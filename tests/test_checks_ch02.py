@@ -5,19 +5,10 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from checker_cases import assert_mistake_named, assert_right_and_todo, run
 
 from llmcourse import functional
 from llmcourse.checks import ch02
-
-
-def run(check, fn, capsys):
-    result = check(fn)
-    return result, capsys.readouterr().out
-
-
-def todo(*args):
-    raise NotImplementedError
-
 
 # --- right answers, written as a learner would ---------------------------------------------
 
@@ -68,10 +59,7 @@ RIGHT = {
 
 @pytest.mark.parametrize("check", RIGHT, ids=lambda c: c.__name__)
 def test_right_answers_pass_and_todos_are_not_attempted(check, capsys):
-    ok, out = run(check, RIGHT[check], capsys)
-    assert ok is True and out.startswith("✅"), out
-    ok, out = run(check, todo, capsys)
-    assert ok is False and out.startswith("⏳"), out
+    assert_right_and_todo(check, RIGHT[check], capsys)
 
 
 OTHER_RIGHT_ANSWERS = [
@@ -92,7 +80,7 @@ OTHER_RIGHT_ANSWERS = [
 
 @pytest.mark.parametrize(("check", "fn"), OTHER_RIGHT_ANSWERS)
 def test_other_correct_spellings_pass_too(check, fn, capsys):
-    ok, out = run(check, fn, capsys)
+    ok, out = run(check, fn, capsys=capsys)
     assert ok is True, out
 
 
@@ -103,7 +91,7 @@ def autograd_gradient(logits, targets):
 
 
 def test_the_gradient_checker_agrees_with_autograd_and_the_course_function(capsys):
-    ok, out = run(ch02.cross_entropy_grad, autograd_gradient, capsys)
+    ok, out = run(ch02.cross_entropy_grad, autograd_gradient, capsys=capsys)
     assert ok, out
 
 
@@ -266,14 +254,11 @@ MISTAKES = [
 
 @pytest.mark.parametrize(("check", "wrong", "cause"), MISTAKES)
 def test_usual_mistakes_fail_with_their_cause(check, wrong, cause, capsys):
-    ok, out = run(check, wrong, capsys)
-    assert ok is False and out.startswith("❌"), out
-    assert cause in out, out
-    assert "course bug" not in out, out
+    assert_mistake_named(check, wrong, cause, capsys)
 
 
 def test_checkers_never_raise_on_wrong_types(capsys):
     for check in RIGHT:
-        ok, out = run(check, lambda *args: "nonsense", capsys)
+        ok, out = run(check, lambda *args: "nonsense", capsys=capsys)
         assert ok is False and out.startswith("❌"), out
         assert "course bug" not in out, out

@@ -4,18 +4,9 @@ import math
 
 import pytest
 import torch
+from checker_cases import assert_mistake_named, assert_right_and_todo, run
 
 from llmcourse.checks import ch03
-
-
-def run(check, fn, capsys):
-    result = check(fn)
-    return result, capsys.readouterr().out
-
-
-def todo(*args):
-    raise NotImplementedError
-
 
 # --- right answers ---------------------------------------------------------------------------
 
@@ -73,10 +64,7 @@ RIGHT = {
 
 @pytest.mark.parametrize("check", RIGHT, ids=lambda c: c.__name__)
 def test_right_answers_pass_and_todos_are_not_attempted(check, capsys):
-    ok, out = run(check, RIGHT[check], capsys)
-    assert ok is True and out.startswith("✅"), out
-    ok, out = run(check, todo, capsys)
-    assert ok is False and out.startswith("⏳"), out
+    assert_right_and_todo(check, RIGHT[check], capsys)
 
 
 def test_other_right_answers_pass_too(capsys):
@@ -101,7 +89,7 @@ def test_other_right_answers_pass_too(capsys):
         (ch03.bptt_grad, bptt_tensor),
         (ch03.rnn_step, rnn_linear),
     ]:
-        ok, out = run(check, fn, capsys)
+        ok, out = run(check, fn, capsys=capsys)
         assert ok, out
 
 
@@ -181,7 +169,4 @@ MISTAKES = [
 
 @pytest.mark.parametrize(("check", "wrong", "cause"), MISTAKES)
 def test_usual_mistakes_fail_with_their_cause(check, wrong, cause, capsys):
-    ok, out = run(check, wrong, capsys)
-    assert ok is False and out.startswith("❌"), out
-    assert cause in out, out
-    assert "checker itself crashed" not in out, out
+    assert_mistake_named(check, wrong, cause, capsys)

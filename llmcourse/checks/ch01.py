@@ -2,7 +2,8 @@
 
 Each checker runs the learner's function on inputs chosen to expose the usual mistakes
 (unseen characters, overlapping pairs, the off-by-one window, types counted instead of
-tokens) and compares with a reference written here.
+tokens) and compares with a reference written here (for the merge: the package's own
+``llmcourse.tokenizers.bpe.merge_pair``, which ``tests/test_tokenizers.py`` proves right).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 import torch
 
 from llmcourse.checks.base import CheckFailed, call, checker, expect_equal, expect_tensor
+from llmcourse.tokenizers.bpe import merge_pair as reference_merge
 
 TEXTS = ["hello world", "abracadabra", "a", "Zürich, 東京 & Paris!", "  \n\t"]
 
@@ -102,18 +104,6 @@ def count_pairs(fn: Callable[[list[int]], dict[tuple[int, int], int]]) -> str:
     return f"matches on {len(cases)} sequences, including overlapping pairs and one token."
 
 
-def _merge(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
-    out, i = [], 0
-    while i < len(ids):
-        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-            out.append(new_id)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
-
-
 def _merge_overlapping(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
     """The mistake: replace every position where the pair starts, even inside a merge."""
     out = []
@@ -141,7 +131,7 @@ def merge_pair(fn: Callable[[list[int], tuple[int, int], int], list[int]]) -> st
         got = call(fn, original, pair, new_id)
         expect_equal(
             got,
-            _merge(ids, pair, new_id),
+            reference_merge(ids, pair, new_id),
             what=f"merge_pair({ids}, {pair}, {new_id})",
             mistakes={
                 "overlapping occurrences were both merged; after merging a pair, skip past "
@@ -149,7 +139,7 @@ def merge_pair(fn: Callable[[list[int], tuple[int, int], int], list[int]]) -> st
                     _merge_overlapping(ids, pair, new_id)
                 ),
                 "a pair at the very end was not merged; check the last pair too": (
-                    _merge(ids[:-2], pair, new_id) + ids[-2:] if len(ids) >= 2 else ids
+                    reference_merge(ids[:-2], pair, new_id) + ids[-2:] if len(ids) >= 2 else ids
                 ),
             },
         )
