@@ -182,7 +182,7 @@ def test_render_attention_draws_one_cell_per_weight_and_greys_the_future():
 def test_attention_report_shows_the_chosen_heads_causal_rows_summing_to_one():
     import re
 
-    from llmcourse.widgets import _attention_report
+    from llmcourse.widgets.attention import _attention_report
 
     model, tokenizer = _tiny_gpt_and_tokenizer()
     model.train()
@@ -198,7 +198,7 @@ def test_attention_report_shows_the_chosen_heads_causal_rows_summing_to_one():
 
 
 def test_attention_report_crops_long_text_and_explains_empty_or_unknown_input():
-    from llmcourse.widgets import _attention_report
+    from llmcourse.widgets.attention import _attention_report
 
     model, tokenizer = _tiny_gpt_and_tokenizer(block_size=4)
     out = _attention_report(model, tokenizer, "the cat sat", 0, 0)
