@@ -22,14 +22,7 @@ from llmcourse.optim import make_optimizer
 from llmcourse.rnn import RNNLM
 from llmcourse.tokenizers import CharTokenizer
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models train fastest on one thread, and a busy machine slows two down most."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_gpt(n_embd: int = 8) -> GPT:
