@@ -7,7 +7,7 @@ checkers and feeds them to ``assert_right_and_todo`` and ``assert_mistake_named`
 from collections.abc import Callable
 
 
-def todo(*args: object) -> object:
+def todo(*args: object, **kwargs: object) -> object:
     """An exercise not attempted yet: the body the exercise notebooks ship with."""
     raise NotImplementedError
 
