@@ -1,6 +1,6 @@
 """Training speed and quality of the course's GPT (and an LSTM of equal size) on Tiny Shakespeare.
 
-    LLMCOURSE_DATA_DIR=../shared/data python benchmarks/train_gpt.py --threads 2
+    LLMCOURSE_DATA_DIR=../shared/data python benchmarks/train_gpt.py --threads 2 --seeds 0 1 2
     python benchmarks/train_gpt.py --iters 50 --model gpt          # a quick check
     python benchmarks/train_gpt.py --compile                      # on a GPU: bf16 + compile
 
@@ -12,19 +12,27 @@ characters of Tiny Shakespeare split 90/10. The LSTM
 (``RNNLM``, ``nn.LSTM`` inside) gets the same data and schedule and a hidden size chosen
 so that its parameter count is the GPT's.
 
-Printed per model: tokens/s and ms per iteration (median over windows of 10 iterations,
-after the first 10% of the run), validation loss (200 batches, dropout off) at 1/8, 1/4,
-1/2 and all of the iterations (250/500/1000/2000 by default), and peak memory: the
+Printed per model and seed: tokens/s and ms per iteration (median over windows of 10
+iterations, after the first 10% of the run), the exact validation loss (every token of the
+split, ``llmcourse.evaluate.evaluate_lm``, dropout off) at 1/8, 1/4, 1/2 and all of the
+iterations (250/500/1000/2000 by default), and peak memory: the
 process's peak RSS, and on CUDA the peak of allocated GPU memory and the model FLOPs
 utilisation (``llmcourse.gpt.flops_per_token`` · tokens/s over the GPU's peak). Each model
 trains in its own process, so each peak RSS is its own. The machine is printed first;
 on a shared machine, give ``--threads`` and compare medians.
+
+With several ``--seeds`` (each seed: other initial weights and other batches) a summary
+gives each figure's median over the seeds and the spread of the final loss: runs of this
+size differ by about 0.01–0.02 in their final loss from the seed alone, so one run cannot
+tell two training loops apart by less than that. ``benchmarks/reference_loop.py`` runs
+the reference implementation's loop around the same model for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -35,6 +43,7 @@ import torch
 
 from llmcourse.data import load_corpus, train_val_split
 from llmcourse.device import describe_environment, pick_device, seed_everything
+from llmcourse.evaluate import evaluate_lm
 from llmcourse.gpt import GPT, GPTConfig, flops_per_token
 from llmcourse.history import Callback
 from llmcourse.rnn import RNNLM
@@ -112,7 +121,7 @@ def run_one(args: argparse.Namespace) -> None:
         betas=(0.9, 0.99),
         grad_clip=1.0,
         eval_every=args.iters + 1,  # the benchmark evaluates between runs, below
-        eval_batches=200,
+        eval_batches=1,
         log_every=10,
         seed=args.seed,
         compile=args.compile,
@@ -122,14 +131,14 @@ def run_one(args: argparse.Namespace) -> None:
     stopwatch = Stopwatch(every=config.log_every)
     trainer = Trainer(model, train_ids, val_ids, config, [stopwatch])
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"\n{args.model}: {n_params:,} parameters ({_describe(model)})")
+    print(f"\n{args.model}, seed {args.seed}: {n_params:,} parameters ({_describe(model)})")
     print(f"  device {trainer.device}, {trainer.dtype}, compile={args.compile}")
     for fraction in (8, 4, 2, 1):
         until = max(1, args.iters // fraction)
         if until <= trainer.step:
             continue
         trainer.run(until=until)
-        val = trainer.history.val_loss[-1] if until == args.iters else trainer.evaluate()
+        val = evaluate_lm(model, val_ids, BABY_GPT["block_size"], batch_size=64).nll
         print(f"  val loss at {until:>5} iterations: {val:.3f}", flush=True)
     report_speed(args, trainer, stopwatch)
 
@@ -173,22 +182,48 @@ def main() -> None:
         help="auto: bf16 autocast on GPUs that have it, float32 on the CPU",
     )
     parser.add_argument("--bias", action="store_true", help="GPT-2's biases in the GPT")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the weights and batches")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0], help="one run per seed (weights, batches)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if not args.child:
         print_machine()
-    if args.model != "both":
+    if args.child:
         run_one(args)
         return
     argv = ["--iters", str(args.iters), "--lstm-layers", str(args.lstm_layers), "--child"]
-    argv += ["--precision", args.precision, "--seed", str(args.seed)]
+    argv += ["--precision", args.precision]
     argv += (["--compile"] if args.compile else []) + (["--bias"] if args.bias else [])
     argv += ["--threads", str(args.threads)] if args.threads else []
-    for model in ("gpt", "lstm"):
-        subprocess.run([sys.executable, __file__, *argv, "--model", model], check=True)
+    for model in ("gpt", "lstm") if args.model == "both" else (args.model,):
+        outputs = [run_child([*argv, "--model", model, "--seed", str(seed)]) for seed in args.seeds]
+        if len(outputs) > 1:
+            summarize(model, args.seeds, outputs)
+
+
+def run_child(argv: list[str]) -> str:
+    """Train in a fresh process (its own peak memory); echo and return what it prints."""
+    done = subprocess.run(
+        [sys.executable, __file__, *argv], check=True, capture_output=True, text=True
+    )
+    print(done.stdout, end="", flush=True)
+    return done.stdout
+
+
+def summarize(model: str, seeds: list[int], outputs: list[str]) -> None:
+    """Each figure's median over the seeds' runs, and the range of the final loss."""
+    losses = [re.findall(r"val loss at\s+(\d+) iterations: ([\d.]+)", out) for out in outputs]
+    speeds = [float(re.search(r"median ([\d.]+) ms", out).group(1)) for out in outputs]
+    print(f"\n{model}: median over seeds {seeds}")
+    for i, (iters, _) in enumerate(losses[0]):
+        values = [float(run[i][1]) for run in losses]
+        spread = f" (range {min(values):.3f}–{max(values):.3f})" if i == len(losses[0]) - 1 else ""
+        print(f"  val loss at {iters:>5} iterations: {statistics.median(values):.3f}{spread}")
+    print(f"  median {statistics.median(speeds):.1f} ms/iteration")
 
 
 def print_machine() -> None:

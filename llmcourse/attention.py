@@ -11,9 +11,11 @@ Masks are boolean with **True = attend**, the convention of ``F.scaled_dot_produ
 A query whose keys are all masked gets output 0 here and in torch ≥ 2.5 on CPU; other torch
 versions and GPU kernels may give nan there, so keep at least one key per query.
 
-Left out on purpose: additive float masks, flash/memory-efficient kernels, grouped-query
-attention, cross-attention with different key/value widths in ``MultiHeadAttention``, and
-the KV cache (chapter 06).
+``MultiHeadAttention`` takes an optional KV cache (``llmcourse.generate.KVCache``, taught
+in chapter 06): the keys and values of earlier tokens, so that generation feeds only the
+new ones. Left out on purpose: additive float masks, flash/memory-efficient kernels,
+grouped-query attention, and cross-attention with different key/value widths in
+``MultiHeadAttention``.
 
 >>> x = torch.randn(2, 5, 16)                      # (B, T, C)
 >>> MultiHeadAttention(n_embd=16, n_head=4)(x).shape
@@ -24,12 +26,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from llmcourse.functional import softmax
+
+if TYPE_CHECKING:  # the cache is chapter 06's; attention works without importing it
+    from llmcourse.generate import KVCache
 
 ATTENTION_KINDS = ("scratch", "sdpa")
 
@@ -183,10 +189,29 @@ class MultiHeadAttention(nn.Module):
         q, k, v = self.c_attn(x).split(self.n_embd, dim=-1)  # 3 × (B, T, C)
         return split_heads(q, self.n_head), split_heads(k, self.n_head), split_heads(v, self.n_head)
 
-    def forward(self, x: Tensor, mask: Tensor | None = None, causal: bool = True) -> Tensor:
-        """x: (B, T, C); mask: bool broadcastable to (B, H, T, T), True = attend, e.g.
-        ``padding_mask``. ``causal`` hides the future. Returns (B, T, C)."""
+    def forward(
+        self,
+        x: Tensor,
+        mask: Tensor | None = None,
+        causal: bool = True,
+        cache: KVCache | None = None,
+    ) -> Tensor:
+        """x: (B, T, C); mask: bool broadcastable to (B, H, T, S), True = attend, e.g.
+        ``padding_mask``. ``causal`` hides the future. Returns (B, T, C).
+
+        Without a cache S = T. A ``cache`` (chapter 06) holding the keys and values of S₀
+        earlier tokens makes x the T new ones: their queries see all S = S₀ + T keys,
+        causally aligned bottom-right (new token t sees keys 0..S₀ + t), not top-left
+        like ``causal_mask`` and torch's ``is_causal``.
+        """
         q, k, v = self.qkv(x)  # (B, H, T, D)
+        if cache is not None:
+            k, v = cache.append(k, v)  # (B, H, S, D): the cached keys, then the T new ones
+            T, S = q.size(-2), k.size(-2)
+            if causal and T > 1:  # one new token may see every key: no mask needed
+                keep = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(S - T)
+                mask = keep if mask is None else mask & keep
+            causal = False
         p = self.dropout if self.training else 0.0
         if self.attention == "sdpa":
             if mask is not None and causal:  # torch takes one or the other

@@ -7,6 +7,7 @@ llmcourse execute NOTEBOOK...          re-execute notebooks in place (maintainer
 llmcourse stamp-colab [--check]        write Colab badges and install cells (maintainers)
 llmcourse train --out DIR              train a small GPT (or LSTM) on a corpus, save it in DIR
 llmcourse generate DIR --prompt TEXT   sample text from a model saved by `llmcourse train`
+                                       (--temperature, --top-k, --top-p; GPTs use a KV cache)
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def _sample(model, tokenizer, prompt: str, max_new_tokens: int, args) -> str:
     """prompt + max_new_tokens sampled tokens, decoded."""
     import torch
 
-    from llmcourse.gpt import GPT, generate
+    from llmcourse.gpt import GPT
 
     if not prompt:
         raise _CLIError("the prompt is empty; give at least one character, e.g. --prompt 'The'")
@@ -129,9 +130,17 @@ def _sample(model, tokenizer, prompt: str, max_new_tokens: int, args) -> str:
     idx = torch.tensor([ids], dtype=torch.long, device=device)  # (1, T)
     generator = torch.Generator(device=device).manual_seed(args.seed)
     if isinstance(model, GPT):
-        out = generate(model, idx, max_new_tokens, args.temperature, args.top_k, generator)
-    elif args.top_k is not None:
-        raise _CLIError("--top-k is not available for the lstm model; leave it out")
+        out = model.generate(
+            idx,
+            max_new_tokens,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            generator=generator,
+        )
+    elif args.top_k is not None or args.top_p is not None:
+        flag = "--top-k" if args.top_k is not None else "--top-p"
+        raise _CLIError(f"{flag} is not available for the lstm model; leave it out")
     else:
         out = model.eval().generate(idx, max_new_tokens, args.temperature, generator)
     return tokenizer.decode(out[0].tolist())
@@ -317,7 +326,7 @@ def _add_train_parser(commands) -> None:
     train.add_argument("--samples", type=int, default=2, help="samples printed at the end")
     train.add_argument("--sample-tokens", type=int, default=200)
     train.add_argument("--prompt", default="\n", help="prompt of the samples")
-    train.set_defaults(handler=_train, temperature=1.0, top_k=None)
+    train.set_defaults(handler=_train, temperature=1.0, top_k=None, top_p=None)
 
 
 def _add_generate_parser(commands) -> None:
@@ -326,7 +335,8 @@ def _add_generate_parser(commands) -> None:
     generate.add_argument("--prompt", default="\n", help="text to continue (default: a newline)")
     generate.add_argument("--max-new-tokens", type=int, default=200)
     generate.add_argument("--temperature", type=float, default=1.0, help="0 = greedy")
-    generate.add_argument("--top-k", type=int, default=None)
+    generate.add_argument("--top-k", type=int, default=None, help="keep the k likeliest tokens")
+    generate.add_argument("--top-p", type=float, default=None, help="keep the nucleus of mass p")
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--device", help="cpu, cuda or mps (default: the best available)")
     generate.set_defaults(handler=_generate)

@@ -8,14 +8,20 @@ model chapters 05 and 06 train and sample. It is GPT-2's architecture exactly, s
 ``llmcourse.attention``, and ``"sdpa"``, torch's fused kernel) agree, causality, the
 parameter-count formula, the loss and generation.
 
+``GPT.generate`` samples with a KV cache (``llmcourse.generate.KVCache``, one per block,
+taught in chapter 06): after the prompt each step feeds only the newest token, and the
+keys and values of the earlier ones are read from the cache. ``tests/test_generate.py``
+proves the logits equal the uncached model's and the tokens are the same.
+
 The model uses ``nn.LayerNorm`` (the fast twin of ``llmcourse.attention.LayerNorm``, proven
 equal; both hold ``weight`` and ``bias``). Initialisation follows GPT-2: every Linear and
 Embedding weight ~ N(0, 0.02²), biases 0, and the two projections that write into the
 residual stream (``attn.c_proj``, ``mlp.c_proj``) ~ N(0, (0.02/√(2·n_layer))²), so the
 stream's variance does not grow with depth.
 
-Left out on purpose: the KV cache and other decoding strategies (chapter 06), weight decay
-groups and the optimiser (chapter 05), flash-attention options.
+Left out on purpose: decoding strategies beyond sampling with temperature, top-k and top-p
+(beam search and repetition penalties are in ``llmcourse.generate``), weight decay groups
+and the optimiser (chapter 05), flash-attention options.
 
 >>> model = GPT(GPTConfig(vocab_size=50, block_size=8, n_layer=2, n_head=2, n_embd=16))
 >>> logits, loss = model(torch.zeros(3, 8, dtype=torch.long))
@@ -33,6 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from llmcourse.attention import ATTENTION_KINDS, MultiHeadAttention
+from llmcourse.generate import KVCache, check_generator, check_prompt, check_sampling, sample_next
 
 
 @dataclass
@@ -133,9 +140,9 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(C, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, cache: KVCache | None = None) -> Tensor:
         """(B, T, C) → (B, T, C); tokens talk in attn, then each thinks alone in mlp."""
-        x = x + self.attn(self.ln_1(x), causal=True)
+        x = x + self.attn(self.ln_1(x), causal=True, cache=cache)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -144,7 +151,7 @@ class GPT(nn.Module):
 
     ``forward(idx, targets)`` takes idx (B, T) token ids with T ≤ block_size and returns
     logits (B, T, V) for the token after each position, and the mean cross-entropy loss
-    if targets (B, T) are given (-100 = ignore) else None.
+    if targets (B, T) are given (-100 = ignore) else None. ``generate`` samples.
     """
 
     def __init__(self, config: GPTConfig) -> None:
@@ -177,7 +184,7 @@ class GPT(nn.Module):
             n -= self.wte.weight.numel() + self.wpe.weight.numel()
         return n
 
-    def _check_idx(self, idx: Tensor) -> None:
+    def _check_idx(self, idx: Tensor, past: int = 0) -> None:
         if not isinstance(idx, Tensor) or idx.dim() != 2 or idx.dtype != torch.long:
             shape = tuple(idx.shape) if isinstance(idx, Tensor) else type(idx).__name__
             dtype = idx.dtype if isinstance(idx, Tensor) else ""
@@ -188,10 +195,10 @@ class GPT(nn.Module):
         T, V = idx.size(1), self.config.vocab_size
         if T == 0:
             raise ValueError("idx is empty (T = 0); give at least one token")
-        if T > self.config.block_size:
+        if past + T > self.config.block_size:
             raise ValueError(
-                f"sequence length {T} exceeds block_size {self.config.block_size}; crop the "
-                "input or train with a larger block_size"
+                f"sequence length {past + T} exceeds block_size {self.config.block_size}; crop "
+                "the input or train with a larger block_size"
             )
         if idx.device.type != "cpu":
             return  # reading min/max would make the GPU wait every step; there an out-of-range
@@ -204,22 +211,33 @@ class GPT(nn.Module):
                 f"0..{V - 1}); was idx made by a tokenizer with a larger vocabulary?"
             )
 
-    def _embed(self, idx: Tensor) -> Tensor:
-        positions = torch.arange(idx.size(1), device=idx.device)  # (T,)
+    def _embed(self, idx: Tensor, start: int = 0) -> Tensor:
+        positions = torch.arange(start, start + idx.size(1), device=idx.device)  # (T,)
         return self.drop(self.wte(idx) + self.wpe(positions))  # (B, T, C)
 
-    def forward(self, idx: Tensor, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        """idx: (B, T) LongTensor; targets: (B, T) or None. Returns logits (B, T, V), loss."""
-        self._check_idx(idx)  # before any lookup, so errors speak of tokens, not indices
+    def forward(
+        self, idx: Tensor, targets: Tensor | None = None, cache: list[KVCache] | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """idx: (B, T) LongTensor; targets: (B, T) or None. Returns logits (B, T, V), loss.
+
+        ``cache``: one ``KVCache`` per block holding S earlier tokens; idx then holds the T
+        tokens after them (positions S..S+T-1), and their keys and values are appended.
+        """
+        if cache is not None and len(cache) != len(self.h):
+            raise ValueError(
+                f"cache must hold one KVCache per block ({len(self.h)}), got {len(cache)}"
+            )
+        past = 0 if cache is None else cache[0].length
+        self._check_idx(idx, past)  # before any lookup, so errors speak of tokens, not indices
         if targets is not None and (not isinstance(targets, Tensor) or targets.shape != idx.shape):
             shape = tuple(targets.shape) if isinstance(targets, Tensor) else type(targets)
             raise ValueError(
                 f"targets must have the shape of idx {tuple(idx.shape)}, got {shape}; "
                 "targets are idx shifted by one position"
             )
-        x = self._embed(idx)  # (B, T, C)
-        for block in self.h:
-            x = block(x)
+        x = self._embed(idx, past)  # (B, T, C)
+        for block, layer_cache in zip(self.h, cache or [None] * len(self.h), strict=True):
+            x = block(x, layer_cache)
         logits = self.lm_head(self.ln_f(x))  # (B, T, V)
         if targets is None:
             return logits, None
@@ -243,56 +261,42 @@ class GPT(nn.Module):
             x = block(x)
         return torch.stack(maps)
 
+    @torch.no_grad()
     def generate(
         self,
         idx: Tensor,
         max_new_tokens: int,
         temperature: float = 1.0,
         top_k: int | None = None,
+        top_p: float | None = None,
+        use_cache: bool = True,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Sample ``max_new_tokens`` tokens after idx (B, T); see ``llmcourse.gpt.generate``."""
-        return generate(self, idx, max_new_tokens, temperature, top_k, generator)
+        """Extend idx (B, T) one sampled token at a time; returns (B, T + max_new_tokens).
 
-
-@torch.no_grad()
-def generate(
-    model: GPT,
-    idx: Tensor,
-    max_new_tokens: int,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    generator: torch.Generator | None = None,
-) -> Tensor:
-    """Extend idx (B, T) one sampled token at a time; returns (B, T + max_new_tokens).
-
-    Each step feeds the last ``block_size`` tokens (older ones are cropped), takes the
-    logits at the last position, divides them by ``temperature`` (0 means greedy argmax),
-    keeps the ``top_k`` largest if given, and samples from the softmax with ``generator``
-    (seed it for repeatable samples; it must live on the model's device). The model runs
-    in eval mode (no dropout) and is put back in its previous mode afterwards. No KV cache:
-    every step recomputes the whole context (chapter 06 adds the cache).
-    """
-    if temperature < 0:
-        raise ValueError(f"temperature must be ≥ 0 (0 = greedy), got {temperature}")
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be a positive integer or None, got {top_k}")
-    was_training = model.training
-    model.eval()
-    try:
-        for _ in range(max_new_tokens):
-            context = idx[:, -model.config.block_size :]  # (B, ≤ block_size)
-            logits = model(context)[0][:, -1, :]  # (B, V)
-            if temperature == 0:
-                next_id = logits.argmax(dim=-1, keepdim=True)  # (B, 1)
-            else:
-                logits = logits / temperature
-                if top_k is not None:
-                    kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, -1:]  # (B, 1)
-                    logits = logits.masked_fill(logits < kth, float("-inf"))
-                probs = torch.softmax(logits, dim=-1)  # (B, V)
-                next_id = torch.multinomial(probs, 1, generator=generator)  # (B, 1)
-            idx = torch.cat([idx, next_id], dim=1)
-    finally:
-        model.train(was_training)
-    return idx
+        Each step samples from the logits at the last position with
+        ``llmcourse.generate.sample_next``: temperature (0 = greedy), then top-k, then
+        top-p, with ``generator`` (seed it for repeatable samples). With ``use_cache`` the
+        first step runs the prompt and later steps only the newest token, reading the rest
+        from the KV cache. Positions are learned up to ``block_size``, so the cache cannot
+        slide: once the sequence is longer, each step runs the last ``block_size`` tokens
+        afresh, exactly as without the cache, so the tokens are the same either way.
+        The model runs in eval mode (no dropout) and is put back in its mode afterwards.
+        """
+        check_prompt(self, idx, max_new_tokens)
+        check_sampling(temperature, top_k, top_p)
+        check_generator(generator, idx.device)
+        cache = [KVCache() for _ in self.h] if use_cache else None
+        was_training = self.training
+        self.eval()
+        try:
+            for _ in range(max_new_tokens):
+                if cache is not None and idx.size(1) <= self.config.block_size:
+                    logits = self(idx[:, cache[0].length :], cache=cache)[0]  # new tokens only
+                else:  # no cache, or past block_size: run the last block_size tokens
+                    logits = self(idx[:, -self.config.block_size :])[0]
+                next_id = sample_next(logits[:, -1], temperature, top_k, top_p, generator)
+                idx = torch.cat([idx, next_id], dim=1)  # (B, T + 1)
+        finally:
+            self.train(was_training)
+        return idx

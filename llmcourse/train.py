@@ -21,7 +21,8 @@ Works with any model whose ``forward(idx, targets)`` returns ``loss`` second, li
 ``GPT`` (logits, loss) and ``RNNLM`` (logits, loss, state; each batch starts from a zero
 state, since the windows are random). What a run records (``History``) and the live views
 (``ProgressBar``, ``LivePlot``) are in ``llmcourse.history``; checkpoints in
-``llmcourse.checkpoint``; AdamW and the schedule in ``llmcourse.optim``.
+``llmcourse.checkpoint``; AdamW and the schedule in ``llmcourse.optim``; the exact
+held-out loss of a whole split in ``llmcourse.evaluate``.
 ``tests/test_train.py`` proves that gradient
 accumulation equals one big batch and that an interrupted, resumed run (even in a new
 process) gives bit-identical losses and weights. Left out on purpose: distributed data
@@ -47,6 +48,7 @@ from torch import Tensor, nn
 
 from llmcourse.checkpoint import build_model, checkpoint_info, load_checkpoint, save_checkpoint
 from llmcourse.device import autocast_dtype, pick_device
+from llmcourse.evaluate import eval_mode
 from llmcourse.history import Callback, History, ProgressBar
 from llmcourse.optim import make_optimizer, param_groups, warmup_cosine
 from llmcourse.tokenizers import Tokenizer
@@ -259,20 +261,21 @@ class Trainer:
     def evaluate(self, ids: Tensor | None = None) -> float:
         """Mean loss over ``eval_batches`` batches of ids (default: val_ids), dropout off.
 
+        A quick estimate for the learning curve, of a fixed cost whatever the split's size.
         The windows come from a generator seeded afresh each time (``seed + 1``), so every
         evaluation sees the same windows and training's random numbers are not touched.
+        For the exact loss of a whole split, every token once, use
+        ``llmcourse.evaluate.evaluate_lm``.
         """
         c = self.config
         ids = self.val_ids if ids is None else self._ids(ids, "ids")
         generator = torch.Generator().manual_seed(c.seed + 1)
-        was_training = self.model.training
-        self.model.eval()
         total = torch.zeros((), device=self.device)
-        for _ in range(c.eval_batches):
-            x, y = get_batch(ids, c.block_size, c.batch_size, generator)
-            with self._autocast():
-                total += model_loss(self._forward, x, y).float()
-        self.model.train(was_training)
+        with eval_mode(self.model):
+            for _ in range(c.eval_batches):
+                x, y = get_batch(ids, c.block_size, c.batch_size, generator)
+                with self._autocast():
+                    total += model_loss(self._forward, x, y).float()
         return (total / c.eval_batches).item()
 
     def _eval(self, train_seconds: float, tokens: int) -> None:

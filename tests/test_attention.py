@@ -25,6 +25,7 @@ from llmcourse.attention import (
     split_heads,
     to_torch_mha,
 )
+from llmcourse.generate import KVCache
 
 TOL = {torch.float32: dict(atol=1e-5, rtol=1e-5), torch.float64: dict(atol=1e-10, rtol=1e-10)}
 
@@ -174,6 +175,49 @@ def test_multi_head_attention_with_padding_matches_torch_key_padding_mask():
     for attention in ["scratch", "sdpa"]:
         ours.attention = attention
         torch.testing.assert_close(ours(x, mask=keep), expected, atol=1e-5, rtol=1e-5)
+
+
+@settings(max_examples=25)
+@given(
+    B=st.integers(1, 3),
+    chunks=st.lists(st.integers(1, 4), min_size=1, max_size=4),
+    n_head=st.integers(1, 3),
+    D=st.integers(1, 4),
+    attention=st.sampled_from(["scratch", "sdpa"]),
+    padded=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_multi_head_attention_with_a_cache_equals_attending_over_the_whole_sequence(
+    B, chunks, n_head, D, attention, padded, seed
+):
+    # the sequence arrives in chunks (the first fills an empty cache); each chunk's queries
+    # must see every cached key and the causal part of their own
+    torch.manual_seed(seed)
+    mha = MultiHeadAttention(n_head * D, n_head, attention=attention)
+    S = sum(chunks)
+    x = torch.randn(B, S, n_head * D)
+    keep = padding_mask(torch.randint(1, S + 1, (B,)), S) if padded else None  # (B, 1, 1, S)
+    expected = mha(x, mask=keep)
+    cache, start = KVCache(), 0
+    for T in chunks:
+        mask = None if keep is None else keep[..., : start + T]  # the keys seen so far
+        out = mha(x[:, start : start + T], mask=mask, cache=cache)
+        torch.testing.assert_close(out, expected[:, start : start + T], atol=1e-5, rtol=1e-5)
+        start += T
+    assert cache.k.shape == cache.v.shape == (B, n_head, S, D)
+
+
+def test_new_tokens_after_a_cache_need_a_bottom_right_causal_mask_not_is_causal():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(8, 2)
+    x = torch.randn(1, 5, 8)
+    cache = KVCache()
+    mha(x[:, :2], cache=cache)
+    out = mha(x[:, 2:], cache=cache)  # 3 new queries, 5 keys
+    torch.testing.assert_close(out, mha(x)[:, 2:])
+    q, k, v = mha.qkv(x)  # (B, H, 5, D)
+    top_left = F.scaled_dot_product_attention(q[:, :, 2:], k, v, is_causal=True)  # query 0 → key 0
+    assert not torch.allclose(mha.c_proj(merge_heads(top_left)), out, atol=1e-3)
 
 
 def test_multi_head_attention_weights_are_the_heads_softmax_rows():

@@ -61,7 +61,12 @@ def test_generate_continues_the_prompt_repeatably(run_dir, capsys):
     text = first[:-1]  # print's newline
     assert text.startswith("The") and len(text) == 3 + 12  # one character per token
     assert main([*command, "--seed", "3", "--temperature", "0.8", "--top-k", "5"]) == 0
+    assert main([*command, "--seed", "3", "--top-p", "0.9"]) == 0
     capsys.readouterr()
+    assert main([*command, "--temperature", "0"]) == 0  # greedy: the seed does not matter
+    greedy = capsys.readouterr().out
+    assert main([*command, "--temperature", "0", "--seed", "4"]) == 0
+    assert capsys.readouterr().out == greedy and greedy.startswith("The")
     assert main([*command, "--seed", "3"]) == 0
     assert capsys.readouterr().out == first  # the seed fixes the sample
 
@@ -97,6 +102,8 @@ def test_an_lstm_trains_and_generates(tmp_path, capsys):
     assert len(capsys.readouterr().out) == 1 + 5 + 1
     assert main(["generate", str(out), "--top-k", "3"]) == 1
     assert "--top-k is not available for the lstm model" in capsys.readouterr().err
+    assert main(["generate", str(out), "--top-p", "0.9"]) == 1
+    assert "--top-p is not available for the lstm model" in capsys.readouterr().err
 
 
 def error_of(argv: list[str], capsys) -> str:
@@ -117,6 +124,8 @@ def test_clear_errors_for_bad_corpus_folder_and_prompt(run_dir, tmp_path, capsys
     assert "never saw in training: '☃'" in err
     err = error_of(["generate", str(run_dir), "--prompt", ""], capsys)
     assert "the prompt is empty" in err
+    err = error_of(["generate", str(run_dir), "--top-p", "1.5"], capsys)
+    assert "top_p must lie in (0, 1]" in err
 
 
 def test_a_corrupt_run_folder_is_reported_and_left_as_it_is(run_dir, tmp_path, capsys):

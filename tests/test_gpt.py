@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import llmcourse.gpt
 from llmcourse.functional import cross_entropy
-from llmcourse.gpt import GPT, GPTConfig, flops_per_token, generate
+from llmcourse.gpt import GPT, GPTConfig, flops_per_token
 
 
 def tiny(**changes) -> GPTConfig:
@@ -159,11 +159,12 @@ def test_generate_is_repeatable_with_a_seeded_generator_and_stays_in_range():
     assert not torch.equal(other, runs[0])
 
 
-def test_generate_crops_a_prompt_longer_than_block_size():
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_generate_crops_a_prompt_longer_than_block_size(use_cache):
     torch.manual_seed(0)
     model = GPT(tiny())
     prompt = torch.randint(0, 23, (1, 20))  # block_size is 8
-    out = generate(model, prompt, 3, temperature=0)
+    out = model.generate(prompt, 3, temperature=0, use_cache=use_cache)
     assert out.shape == (1, 23)
     expected = model(prompt[:, -8:])[0][:, -1].argmax(-1)  # greedy from the last 8 tokens
     assert out[0, 20] == expected[0]

@@ -1,16 +1,30 @@
-"""llmcourse.synthetic.MarkovSource: its exact entropy rate, stationary distribution and
-log-probabilities agree with what long samples show, and it is reproducible from a seed."""
+"""llmcourse.synthetic: MarkovSource's exact entropy rate, stationary distribution and
+log-probabilities agree with what long samples show, and it is reproducible from a seed;
+the labelled reviews are reproducible, balanced, labelled by their words in order
+(negation flips), and fool a bag-of-words classifier exactly where they should."""
 
 import itertools
 import math
+import random
+from collections import Counter
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn import feature_extraction, linear_model
 
 from llmcourse.functional import entropy
-from llmcourse.synthetic import MAX_TABLE_ENTRIES, MarkovSource
+from llmcourse.synthetic import (
+    LABEL_NAMES,
+    MAX_TABLE_ENTRIES,
+    NEGATIONS,
+    VOCABULARY,
+    MarkovSource,
+    Review,
+    reviews,
+    sentiment_of,
+)
 
 CYCLE = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])  # a -> b -> c -> a
 
@@ -188,3 +202,109 @@ def test_a_chain_without_a_unique_stationary_distribution_is_refused():
         MarkovSource.from_table(torch.full((3, 3), 1 / 3), order=2)
     with pytest.raises(ValueError, match="sum to 1"):
         MarkovSource.from_table(torch.ones(2, 2))
+
+
+# ------------------------------------------------------------------- labelled reviews
+
+
+def test_reviews_are_the_same_for_the_same_seed_and_leave_the_global_rng_alone():
+    state = random.getstate()
+    first = reviews(300, seed=4, noise=0.1, neutral=True)
+    assert random.getstate() == state
+    assert reviews(300, seed=4, noise=0.1, neutral=True) == first
+    assert reviews(300, seed=5, noise=0.1, neutral=True) != first
+    assert reviews(3, seed=0) == [  # the same on every machine and Python version
+        Review("i did not admire the music and the plot was not so long", 0, 0, True),
+        Review("i disliked the acting", 0, 0, False),
+        Review("the music was lovely", 1, 1, False),
+    ]
+
+
+@pytest.mark.parametrize("neutral", [False, True])
+@pytest.mark.parametrize("n", [0, 1, 7, 100, 1001])
+def test_true_labels_are_balanced_to_within_one(n, neutral):
+    K = 3 if neutral else 2
+    counts = Counter(r.true_label for r in reviews(n, seed=n, neutral=neutral))
+    assert sum(counts.values()) == n and set(counts) <= set(range(K))
+    assert all(counts[c] in (n // K, n // K + 1) for c in range(K))
+    assert LABEL_NAMES[:K] == ("negative", "positive", "neutral")[:K]
+
+
+@pytest.mark.parametrize("neutral", [False, True])
+def test_every_label_is_what_the_words_in_order_say(neutral):
+    for review in reviews(2000, seed=1, neutral=neutral):
+        assert review.label == review.true_label == sentiment_of(review.text)
+        words = review.text.split()
+        assert review.negated == any(  # a negation in a clause that carries the sentiment
+            set(clause.split()) & set(NEGATIONS) and sentiment_of(clause) != 2
+            for clause in review.text.split(" and ")
+        )
+        assert len(words) >= 3 and review.text == " ".join(words)
+
+
+def test_negation_flips_the_label():
+    assert sentiment_of("the plot was good") == 1 and sentiment_of("the plot was not good") == 0
+    assert sentiment_of("the plot was bad") == 0 and sentiment_of("the plot was not bad") == 1
+    assert sentiment_of("i did not find the acting very dull") == 1
+    assert sentiment_of("i never liked the music") == 0
+    assert sentiment_of("the film was not long") == 2  # nothing to flip
+    assert sentiment_of("the film was long and i loved the cast") == 1
+    single_clause = [r for r in reviews(1000, seed=2) if " and " not in r.text and r.negated]
+    assert len(single_clause) > 50
+    for review in single_clause:  # take the negation out and the label flips
+        plain = " ".join(w for w in review.text.split() if w not in NEGATIONS)
+        assert sentiment_of(plain) == 1 - review.label
+    with pytest.raises(ValueError, match="mixed sentiment"):
+        sentiment_of("the plot was good and the acting was bad")
+
+
+def test_reviews_use_exactly_the_documented_vocabulary():
+    for neutral in (False, True):
+        words = {w for r in reviews(3000, seed=3, neutral=neutral) for w in r.text.split()}
+        assert words == VOCABULARY  # every word occurs, and no other
+    assert {"not", "never", "good", "bad", "film"} <= VOCABULARY
+
+
+def test_negation_rate_zero_and_one():
+    assert not any(set(r.text.split()) & set(NEGATIONS) for r in reviews(500, negation=0.0))
+    assert all(r.negated for r in reviews(500, negation=1.0))
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.05, 0.3])
+def test_label_noise_flips_that_share_of_labels_to_another_class(noise):
+    n = 4000
+    data = reviews(n, seed=6, noise=noise, neutral=True)
+    flipped = sum(r.label != r.true_label for r in data)
+    assert abs(flipped - noise * n) <= 5 * math.sqrt(n * noise * (1 - noise)) + 1e-9
+    assert all(r.label in (0, 1, 2) for r in data)
+    assert [r.true_label for r in data] == [r.true_label for r in reviews(n, seed=6, neutral=True)]
+
+
+def test_a_bag_of_words_classifier_is_fooled_by_negation_and_a_bigram_one_less_so():
+    train, test = reviews(2000, seed=0), reviews(1000, seed=1)
+
+    def accuracy_by_group(ngram_range):
+        vectorizer = feature_extraction.text.CountVectorizer(
+            ngram_range=ngram_range, token_pattern=r"\S+"
+        )
+        features = vectorizer.fit_transform([r.text for r in train])
+        classifier = linear_model.LogisticRegression(max_iter=1000)
+        classifier.fit(features, [r.label for r in train])
+        predicted = classifier.predict(vectorizer.transform([r.text for r in test]))
+        right = {True: [], False: []}
+        for p, review in zip(predicted, test):
+            right[review.negated].append(p == review.label)
+        return {negated: sum(v) / len(v) for negated, v in right.items()}
+
+    unigram, bigram = accuracy_by_group((1, 1)), accuracy_by_group((1, 2))
+    assert unigram[False] > 0.95 and unigram[True] < 0.5  # it follows the adjective
+    assert bigram[True] > unigram[True] + 0.25  # "not good" is a bigram; word order helps
+
+
+def test_review_arguments_are_checked():
+    with pytest.raises(ValueError, match="n must be a whole number of reviews >= 0, got -1"):
+        reviews(-1)
+    with pytest.raises(ValueError, match=r"noise must be a probability in \[0, 1\], got 1.5"):
+        reviews(10, noise=1.5)
+    with pytest.raises(ValueError, match="negation must be a probability"):
+        reviews(10, negation=-0.1)

@@ -1,15 +1,12 @@
-"""Sources of text that the course generates itself, with properties known exactly.
+"""``MarkovSource``: text from a random Markov chain whose entropy rate is known exactly.
 
-Chapter 02 (``chapters/02_language_models_and_cross_entropy.ipynb``) teaches
-``MarkovSource``: a random order-k Markov chain over ``vocab_size`` symbols whose entropy
-rate, the best loss any model can reach on its text, is computed exactly. A language model
-trained on its samples can then be judged against the truth instead of against another
-model. ``tests/test_synthetic.py`` checks the exact numbers against Monte Carlo estimates
-from long samples. Left out on purpose: hidden-state (HMM) sources, variable-order
-contexts, and sources whose symbols are real words.
-
-Later chapters add their own sources here (labelled reviews, a toy parallel corpus, QA
-pairs) as separate classes; each stands alone.
+Chapter 02 (``chapters/02_language_models_and_cross_entropy.ipynb``) teaches this file: a
+random order-k Markov chain over ``vocab_size`` symbols whose entropy rate, the best loss
+any model can reach on its text, is computed exactly. A language model trained on its
+samples can then be judged against the truth instead of against another model.
+``tests/test_synthetic.py`` checks the exact numbers against Monte Carlo estimates from long
+samples. Left out on purpose: hidden-state (HMM) sources, variable-order contexts, and
+sources whose symbols are real words.
 
 >>> source = MarkovSource(vocab_size=4, order=1, seed=0)
 >>> len(source.text(20, seed=0))
