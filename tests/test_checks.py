@@ -30,6 +30,16 @@ def test_a_crash_in_learner_code_is_reported_with_its_line(capsys):
     assert "y = x.undefined_method()" in out
 
 
+def test_a_crash_inside_a_decorated_function_points_at_the_learners_line(capsys):
+    @torch.no_grad()
+    def square(x):
+        y = x.undefined_method()
+        return y
+
+    ok, out = run(ch00.square, square, capsys=capsys)
+    assert not ok and "y = x.undefined_method()" in out
+
+
 def test_passing_a_value_instead_of_a_function_is_explained(capsys):
     ok, out = run(ch00.square, torch.ones(2), capsys=capsys)
     assert not ok and "Pass the function itself" in out

@@ -16,6 +16,7 @@ appended to it as a JSON line; ``llmcourse check`` reads that file to build its 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import traceback
@@ -104,7 +105,7 @@ def call(fn: Any, *args: Any, likely_cause: str | None = None, **kwargs: Any) ->
 
 def _where(error: Exception, fn: Callable) -> str:
     """'at line N of fn: <code>' for the deepest frame of the learner's own code."""
-    code = getattr(fn, "__code__", None)
+    code = getattr(inspect.unwrap(fn), "__code__", None)  # through @torch.no_grad() and co.
     frames = traceback.extract_tb(error.__traceback__)
     mine = [f for f in frames if code is not None and f.filename == code.co_filename]
     if not mine:
