@@ -92,15 +92,17 @@ class History:
         return cls.from_dict(json.loads(text))
 
     def summary(self) -> str:
-        """One plain line, e.g. ``val loss 1.92 after 2000 steps (2.1 min on cpu)``."""
+        """One plain line, e.g. ``val loss 1.92 after 2000 steps (2.1 min on cpu)``; seconds
+        below a minute (``… (41 s on cpu)``)."""
         if not self.eval_steps:
             if not self.steps:
                 return "no steps trained yet"
             return f"train loss {self.train_loss[-1]:.2f} after {_steps(self.steps[-1])}"
-        minutes = self.elapsed[-1] / 60
+        seconds = self.elapsed[-1]
+        took = f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
         return (
             f"val loss {self.val_loss[-1]:.2f} after {_steps(self.eval_steps[-1])} "
-            f"({minutes:.1f} min on {self.device or 'an unknown device'})"
+            f"({took} on {self.device or 'an unknown device'})"
         )
 
     def plot(self, smooth: int = 20) -> Figure:

@@ -34,6 +34,9 @@ def test_history_round_trips_through_json_text():
 def test_summary_is_one_plain_line():
     assert sample_history().summary() == "val loss 2.10 after 4 steps (2.5 min on cpu)"
     assert History().summary() == "no steps trained yet"
+    quick = History(device="cpu")
+    quick.add_eval(10, 2.5, 2.4, 1000.0, 41.4)
+    assert quick.summary() == "val loss 2.50 after 10 steps (41 s on cpu)"
     only_steps = History()
     only_steps.add_steps([1], [2.0], [1e-3], [1.0])
     assert only_steps.summary() == "train loss 2.00 after 1 step"
