@@ -159,7 +159,6 @@ def report_speed(args: argparse.Namespace, trainer: Trainer, stopwatch: Stopwatc
         if args.model == "gpt" and peak:
             flops = flops_per_token(trainer.model.config) * tokens_per_s
             print(f"  model FLOPs utilisation {flops / (peak * 1e12):.2%} of {peak:g} TFLOP/s")
-    print(f"  {trainer.history.summary()}")
 
 
 def _describe(model: torch.nn.Module) -> str:

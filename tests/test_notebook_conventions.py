@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("chapters", "solutions", "exercises")
 NOTEBOOKS = sorted(p for folder in FOLDERS for p in (ROOT / folder).glob("*.ipynb"))
 NAME = re.compile(r"^\d\d_[a-z0-9]+(_[a-z0-9]+)*\.ipynb$")
-ABSOLUTE_PATH = re.compile(r"(/root/|/home/\w+|/Users/\w+|/tmp/|/work/|[A-Z]:\\\\)")
+# A drive letter stands alone (C:\\ in the notebook's JSON); "ROMEO:\\n" is a line break.
+ABSOLUTE_PATH = re.compile(r"(/root/|/home/\w+|/Users/\w+|/tmp/|/work/|(?<![A-Za-z])[A-Z]:\\\\)")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 

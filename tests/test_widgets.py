@@ -254,3 +254,87 @@ def test_gradient_norm_explorer_gives_a_verdict_that_follows_the_sliders():
     assert "<b>explodes</b>" in result.value
     scale_box.value = 1.0
     assert "input scale 1.0" in result.value and "<b>vanishes</b>" in result.value
+
+
+# --- chapter 06: the sampling explorer ------------------------------------------------------
+
+
+def test_filtered_distribution_is_what_sample_next_draws_from():
+    from llmcourse.generate import repetition_penalty, top_k_filter, top_p_filter
+    from llmcourse.widgets import filtered_distribution
+
+    torch.manual_seed(0)
+    logits, idx = torch.randn(20), torch.tensor([3, 3, 7])
+    plain = filtered_distribution(logits, idx)
+    torch.testing.assert_close(plain, logits.double().softmax(-1))
+    penalised = repetition_penalty(logits[None], idx[None], 1.5)[0]
+    expected = top_p_filter(top_k_filter(penalised / 0.7, 5), 0.8).double().softmax(-1)
+    got = filtered_distribution(logits, idx, temperature=0.7, top_k=5, top_p=0.8, penalty=1.5)
+    torch.testing.assert_close(got, expected)
+    assert 1 <= int((got > 0).sum()) <= 5 and got.sum().item() == pytest.approx(1.0)
+    assert got[3] < plain[3] and got[7] < plain[7] or logits[[3, 7]].max() < 0
+    greedy = filtered_distribution(logits, idx, temperature=0)
+    assert greedy.max() == 1.0 and greedy.argmax() == logits.argmax()
+    torch.testing.assert_close(filtered_distribution(logits, idx, top_p=1e-6), greedy)
+    with pytest.raises(ValueError, match="top_p must lie in"):
+        filtered_distribution(logits, idx, top_p=1.5)
+
+
+def test_sample_with_penalty_equals_generate_without_penalty_and_avoids_repeats_with_it():
+    from llmcourse.widgets.sampling import sample_with_penalty
+
+    model, tokenizer = _tiny_gpt_and_tokenizer()
+    idx = torch.tensor([tokenizer.encode("the")])
+    for settings in ({"temperature": 0}, {"temperature": 0.9, "top_k": 4, "top_p": 0.9}):
+        ours = sample_with_penalty(model, idx, 12, seed=3, **settings)
+        reference = model.generate(
+            idx, 12, use_cache=False, generator=torch.Generator().manual_seed(3), **settings
+        )
+        assert torch.equal(ours, reference)
+    strict = sample_with_penalty(model, idx, 6, temperature=0, penalty=1e9)
+    assert len(set(strict[0].tolist())) == 9  # every new token differs from all before it
+
+
+def test_sampling_report_shows_filtered_bars_kept_tokens_and_a_seeded_sample():
+    import re
+
+    from llmcourse.widgets import sampling_report
+
+    model, tokenizer = _tiny_gpt_and_tokenizer()
+    V = tokenizer.vocab_size
+    model.train()
+    out = sampling_report(model, tokenizer, "the cat", top_k=3, n_tokens=10, n_bars=5)
+    assert model.training  # the mode is restored
+    assert out.count("class='next-token'") == 5 and f"kept <b>3 of {V}</b>" in out
+    shown = [float(p) for p in re.findall(r">(\d\.\d{3})<span", out)]
+    assert sum(p > 0 for p in shown) <= 3
+    assert out == sampling_report(model, tokenizer, "the cat", top_k=3, n_tokens=10, n_bars=5)
+    assert f"kept <b>1 of {V}</b>" in sampling_report(model, tokenizer, "the", temperature=0)
+    assert f"kept <b>{V} of {V}</b>" in sampling_report(model, tokenizer, "the")
+    long = sampling_report(model, tokenizer, "the cat sat on the mat", n_tokens=5)
+    assert "<b>the cat sat on the mat</b>" in long  # cropped to block_size for the model only
+    assert "⚠" in sampling_report(model, tokenizer, "")
+    assert "temperature must be" in sampling_report(model, tokenizer, "the", temperature=-1)
+
+
+def test_sampling_explorer_redraws_when_a_slider_or_the_prompt_changes():
+    from llmcourse.widgets import sampling_explorer
+
+    model, tokenizer = _tiny_gpt_and_tokenizer()
+    V = tokenizer.vocab_size
+    explorer = sampling_explorer(model, tokenizer, prompt="the", n_tokens=8)
+    (row1, row2), box, result = explorer.children[0].children, *explorer.children[1:]
+    (temperature, top_k), (top_p, penalty) = row1.children, row2.children
+    assert f"kept <b>{V} of {V}</b>" in result.value
+    top_k.value = 2
+    assert f"kept <b>2 of {V}</b>" in result.value
+    top_k.value, temperature.value = 0, 0.0
+    assert f"kept <b>1 of {V}</b>" in result.value
+    temperature.value, top_p.value = 1.0, 0.05
+    assert f"kept <b>1 of {V}</b>" in result.value
+    top_p.value = 1.0
+    before = result.value
+    penalty.value = 2.0  # "t", "h" and "e" become less likely
+    assert result.value != before
+    box.value = "mat"
+    assert "<b>mat</b>" in result.value

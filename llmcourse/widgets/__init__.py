@@ -11,11 +11,13 @@ explorer is a plain function that ``tests/test_widgets.py`` calls without a brow
 | ``temperature`` | 02 | ``temperature_explorer``: softmax(z / τ) and its entropy |
 | ``gradients`` | 03 | ``gradient_norm_explorer``: vanishing and exploding RNN gradients |
 | ``attention`` | 04 | ``attention_explorer``: one head's attention map over a sentence |
+| ``sampling`` | 06 | ``sampling_explorer``: temperature, top-k, top-p, repetition penalty |
 """
 
 from llmcourse.widgets.attention import attention_explorer, render_attention
 from llmcourse.widgets.broadcast import broadcast_explorer, explain_broadcast, parse_shape
 from llmcourse.widgets.gradients import gradient_norm_explorer, rnn_gradient_norms
+from llmcourse.widgets.sampling import filtered_distribution, sampling_explorer, sampling_report
 from llmcourse.widgets.temperature import (
     render_distribution,
     softmax_with_temperature,
@@ -27,12 +29,15 @@ __all__ = [
     "attention_explorer",
     "broadcast_explorer",
     "explain_broadcast",
+    "filtered_distribution",
     "gradient_norm_explorer",
     "parse_shape",
     "render_attention",
     "render_distribution",
     "render_tokens",
     "rnn_gradient_norms",
+    "sampling_explorer",
+    "sampling_report",
     "softmax_with_temperature",
     "temperature_explorer",
     "tokenizer_explorer",
