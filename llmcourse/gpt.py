@@ -40,6 +40,7 @@ from torch import Tensor, nn
 
 from llmcourse.attention import ATTENTION_KINDS, MultiHeadAttention
 from llmcourse.generate import KVCache, check_generator, check_prompt, check_sampling, sample_next
+from llmcourse.generate import repetition_penalty as penalize_repeats
 
 
 @dataclass
@@ -271,12 +272,15 @@ class GPT(nn.Module):
         top_p: float | None = None,
         use_cache: bool = True,
         generator: torch.Generator | None = None,
+        repetition_penalty: float = 1.0,
     ) -> Tensor:
         """Extend idx (B, T) one sampled token at a time; returns (B, T + max_new_tokens).
 
         Each step samples from the logits at the last position with
         ``llmcourse.generate.sample_next``: temperature (0 = greedy), then top-k, then
-        top-p, with ``generator`` (seed it for repeatable samples). With ``use_cache`` the
+        top-p, with ``generator`` (seed it for repeatable samples); a ``repetition_penalty``
+        above 1 first makes every token already in the sequence less likely (CTRL's rule,
+        ``llmcourse.generate.repetition_penalty``). With ``use_cache`` the
         first step runs the prompt and later steps only the newest token, reading the rest
         from the KV cache. Positions are learned up to ``block_size``, so the cache cannot
         slide: once the sequence is longer, each step runs the last ``block_size`` tokens
@@ -295,7 +299,10 @@ class GPT(nn.Module):
                     logits = self(idx[:, cache[0].length :], cache=cache)[0]  # new tokens only
                 else:  # no cache, or past block_size: run the last block_size tokens
                     logits = self(idx[:, -self.config.block_size :])[0]
-                next_id = sample_next(logits[:, -1], temperature, top_k, top_p, generator)
+                logits = logits[:, -1]  # (B, V): the next token's
+                if repetition_penalty != 1:
+                    logits = penalize_repeats(logits, idx, repetition_penalty)
+                next_id = sample_next(logits, temperature, top_k, top_p, generator)
                 idx = torch.cat([idx, next_id], dim=1)  # (B, T + 1)
         finally:
             self.train(was_training)

@@ -338,6 +338,22 @@ def test_greedy_generation_is_argmax_of_the_uncached_model_at_every_step():
         assert torch.equal(model(context)[0][:, -1].argmax(-1), out[:, t])
 
 
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_generate_with_a_repetition_penalty_equals_the_penalised_loop(use_cache):
+    torch.manual_seed(0)
+    model = sharp(GPT(tiny()))
+    idx = torch.tensor([[1, 2, 2, 5]])
+    expected = idx
+    for _ in range(12):  # past block_size: the window crops, the penalty sees every token
+        logits = model(expected[:, -model.config.block_size :])[0][:, -1]
+        logits = repetition_penalty(logits, expected, 1.7)
+        expected = torch.cat([expected, sample_next(logits, temperature=0)], dim=1)
+    got = model.generate(idx, 12, temperature=0, use_cache=use_cache, repetition_penalty=1.7)
+    assert torch.equal(got, expected)
+    strict = model.generate(idx, 6, temperature=0, use_cache=use_cache, repetition_penalty=1e9)
+    assert len(set(strict[0].tolist())) == 3 + 6  # every new token differs from all before it
+
+
 def test_a_cache_cannot_grow_past_block_size_and_must_match_the_blocks():
     model = GPT(tiny()).eval()
     cache = [KVCache() for _ in model.h]

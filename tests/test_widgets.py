@@ -280,21 +280,6 @@ def test_filtered_distribution_is_what_sample_next_draws_from():
         filtered_distribution(logits, idx, top_p=1.5)
 
 
-def test_sample_with_penalty_equals_generate_without_penalty_and_avoids_repeats_with_it():
-    from llmcourse.widgets.sampling import sample_with_penalty
-
-    model, tokenizer = _tiny_gpt_and_tokenizer()
-    idx = torch.tensor([tokenizer.encode("the")])
-    for settings in ({"temperature": 0}, {"temperature": 0.9, "top_k": 4, "top_p": 0.9}):
-        ours = sample_with_penalty(model, idx, 12, seed=3, **settings)
-        reference = model.generate(
-            idx, 12, use_cache=False, generator=torch.Generator().manual_seed(3), **settings
-        )
-        assert torch.equal(ours, reference)
-    strict = sample_with_penalty(model, idx, 6, temperature=0, penalty=1e9)
-    assert len(set(strict[0].tolist())) == 9  # every new token differs from all before it
-
-
 def test_sampling_report_shows_filtered_bars_kept_tokens_and_a_seeded_sample():
     import re
 

@@ -9,14 +9,7 @@ import ipywidgets as widgets
 import torch
 from torch import Tensor
 
-from llmcourse.generate import (
-    apply_temperature,
-    check_sampling,
-    repetition_penalty,
-    sample_next,
-    top_k_filter,
-    top_p_filter,
-)
+from llmcourse.generate import check_sampling, filter_logits, repetition_penalty
 from llmcourse.widgets.attention import _token_label
 from llmcourse.widgets.tokens import VISIBLE_WHITESPACE
 
@@ -42,45 +35,7 @@ def filtered_distribution(
     logits = repetition_penalty(logits[None], idx[None], penalty)[0]  # (V,)
     if temperature == 0:
         return torch.nn.functional.one_hot(logits.argmax(), logits.numel()).double()
-    logits = apply_temperature(logits, temperature)
-    if top_k is not None:
-        logits = top_k_filter(logits, top_k)
-    if top_p is not None:
-        logits = top_p_filter(logits, top_p)
-    return torch.softmax(logits.double(), dim=-1)
-
-
-@torch.no_grad()
-def sample_with_penalty(
-    model: torch.nn.Module,
-    idx: Tensor,
-    max_new_tokens: int,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    penalty: float = 1.0,
-    seed: int = 0,
-) -> Tensor:
-    """Extend idx (1, T) by ``max_new_tokens`` tokens of a ``GPT``: (1, T + max_new_tokens).
-
-    Each step runs the last ``block_size`` tokens (no cache), applies the repetition
-    penalty to every token so far, then ``sample_next`` with a generator seeded with
-    ``seed``. With penalty 1 the tokens are those of ``model.generate(..., use_cache=False)``
-    with the same seed.
-    """
-    device = idx.device
-    generator = torch.Generator(device).manual_seed(seed)
-    was_training = model.training
-    model.eval()
-    try:
-        for _ in range(max_new_tokens):
-            logits = model(idx[:, -model.config.block_size :])[0][:, -1]  # (1, V)
-            logits = repetition_penalty(logits, idx, penalty)
-            next_id = sample_next(logits, temperature, top_k, top_p, generator)  # (1, 1)
-            idx = torch.cat([idx, next_id], dim=1)
-    finally:
-        model.train(was_training)
-    return idx
+    return torch.softmax(filter_logits(logits, temperature, top_k, top_p).double(), dim=-1)
 
 
 def _label(tokenizer: object, token_id: int) -> str:
@@ -141,7 +96,10 @@ def sampling_report(
         f"{n_bars} tokens the model finds likeliest; blue after the settings, grey outline "
         "and (…) the model's softmax</div>"
     )
-    out = sample_with_penalty(model, idx, n_tokens, temperature, top_k, top_p, penalty, seed)
+    generator = torch.Generator(device).manual_seed(seed)
+    out = model.generate(
+        idx, n_tokens, temperature, top_k, top_p, generator=generator, repetition_penalty=penalty
+    )
     text = html.escape(tokenizer.decode(out[0, idx.size(1) :].tolist()))
     sample = (
         f"<div class='sample' style='font-family:monospace;white-space:pre-wrap;"
